@@ -1,0 +1,220 @@
+"""Turning a concept (labels, attributes, numbers) into the matrix ``Z``.
+
+The rule is by dtype, so that it is the same in every ``partial_fit`` batch:
+a floating column is used as a number; any other column (integers, bools,
+strings, objects, pandas categoricals) is one-hot encoded with its sorted
+unique values as classes. A category first seen in a later batch is inserted
+into the layout; earlier rows had indicator 0, so the statistics stay exact.
+"""
+
+import numpy as np
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+
+
+def _is_pandas(obj, name):
+    return type(obj).__module__.startswith("pandas") and type(obj).__name__ == name
+
+
+def _columns(concept):
+    """Split a 1-D or 2-D concept into 1-D NumPy columns; report the ndim."""
+    if _is_pandas(concept, "DataFrame"):
+        cols = [_series_values(concept.iloc[:, j]) for j in range(concept.shape[1])]
+        return cols, 2
+    if _is_pandas(concept, "Series"):
+        return [_series_values(concept)], 1
+    arr = np.asarray(concept)
+    if arr.dtype.kind == "c":
+        raise TypeError("concept must be real-valued or categorical, got complex.")
+    if arr.ndim == 0:
+        raise ValueError("concept must be 1-D or 2-D, got a scalar.")
+    if arr.ndim == 1:
+        return [arr], 1
+    if arr.ndim == 2:
+        return [arr[:, j] for j in range(arr.shape[1])], 2
+    raise ValueError(f"concept must be 1-D or 2-D, got an array of shape {arr.shape}.")
+
+
+def _series_values(series):
+    import pandas as pd
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        values = np.asarray(series.astype(object))
+    elif pd.api.types.is_float_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        if series.isna().any():
+            values = series.to_numpy(dtype=object)
+        else:
+            values = series.to_numpy()
+    else:
+        values = series.to_numpy(dtype=object)
+    return values
+
+
+def _kind(values):
+    if values.dtype.kind == "f":
+        return NUMERIC
+    if values.dtype.kind == "c":
+        raise TypeError("concept must be real-valued or categorical, got complex.")
+    return CATEGORICAL
+
+
+def _has_missing(values):
+    if values.dtype.kind == "f":
+        return not bool(np.isfinite(values).all())
+    if values.dtype.kind != "O":
+        return False
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(values).any())
+    except ImportError:
+        return any(v is None or v != v for v in values)
+
+
+class ConceptEncoder:
+    """Encodes concept batches consistently across ``partial_fit`` calls.
+
+    Attributes
+    ----------
+    kinds : list of str
+        ``"numeric"`` or ``"categorical"`` per concept column.
+    classes : list of ndarray or None
+        Sorted classes of each categorical column (None for numeric).
+    ndim : int
+        1 or 2, the dimensionality of the concept as the user passed it.
+    """
+
+    def __init__(self):
+        self.kinds = None
+        self.classes = None
+        self.ndim = None
+
+    @property
+    def widths(self):
+        return [1 if c is None else len(c) for c in self.classes]
+
+    @property
+    def n_columns(self):
+        return int(sum(self.widths))
+
+    def offsets(self):
+        return np.concatenate([[0], np.cumsum(self.widths)]).astype(int)
+
+    def update(self, concept, n_samples):
+        """Validate and encode one batch.
+
+        Returns
+        -------
+        new : ConceptEncoder
+            The encoder after this batch (``self`` is left unchanged).
+        encode : callable
+            ``encode(start, stop)`` gives rows of Z, float64.
+        positions : ndarray of int or None
+            Where the previous layout's columns sit in the new one, or None
+            when the layout did not change.
+        """
+        columns, ndim = _columns(concept)
+        for values in columns:
+            if values.shape[0] != n_samples:
+                raise ValueError(
+                    f"concept has {values.shape[0]} rows but X has {n_samples} "
+                    "samples; they must match."
+                )
+        if not columns:
+            raise ValueError("concept has no columns.")
+        kinds = [_kind(v) for v in columns]
+        if self.kinds is not None:
+            if ndim != self.ndim or len(kinds) != len(self.kinds):
+                raise ValueError(
+                    f"concept has {len(kinds)} column(s) (ndim={ndim}) but earlier "
+                    f"batches had {len(self.kinds)} (ndim={self.ndim})."
+                )
+            for j, (new, old) in enumerate(zip(kinds, self.kinds, strict=True)):
+                if new != old:
+                    raise ValueError(
+                        f"concept column {j} is {new} in this batch but was {old} "
+                        "in earlier batches; pass the same dtype every time "
+                        "(float means numeric, anything else categorical)."
+                    )
+        for j, values in enumerate(columns):
+            if _has_missing(values):
+                raise ValueError(
+                    f"concept column {j} contains NaN, infinity or None; drop or "
+                    "impute those rows first."
+                )
+
+        encoded, classes = [], []
+        old_classes = self.classes or [None] * len(columns)
+        for values, kind, old in zip(columns, kinds, old_classes, strict=True):
+            if kind == NUMERIC:
+                encoded.append(values.astype(np.float64, copy=False))
+                classes.append(None)
+                continue
+            try:
+                batch_classes, codes = np.unique(values, return_inverse=True)
+                merged = batch_classes if old is None else np.union1d(old, batch_classes)
+            except TypeError as exc:
+                raise TypeError(
+                    "concept values of a categorical column must be mutually "
+                    f"comparable (e.g. all str or all int): {exc}"
+                ) from None
+            encoded.append(np.searchsorted(merged, batch_classes)[codes.ravel()])
+            classes.append(merged)
+
+        new = ConceptEncoder()
+        new.kinds, new.classes, new.ndim = kinds, classes, ndim
+        positions = None
+        if self.classes is not None and new.widths != self.widths:
+            parts = []
+            for off, old, cur in zip(
+                new.offsets()[:-1], self.classes, classes, strict=True
+            ):
+                if cur is None:
+                    parts.append([off])
+                else:
+                    parts.append(off + np.searchsorted(cur, old))
+            positions = np.concatenate(parts).astype(int)
+
+        widths = new.widths
+
+        def encode(start, stop):
+            blocks = []
+            for values, width, cls in zip(encoded, widths, classes, strict=True):
+                chunk = values[start:stop]
+                if cls is None:
+                    blocks.append(chunk[:, None])
+                else:
+                    blocks.append(chunk[:, None] == np.arange(width)[None, :])
+            return np.concatenate(blocks, axis=1, dtype=np.float64)
+
+        return new, encode, positions
+
+    def erased_columns(self, mean, variance):
+        """Encoded columns whose span is erased.
+
+        One one-hot column per categorical attribute, that of its most
+        frequent class, is left out: it is minus the sum of the others once
+        centred, so the span is unchanged, and leaving it in would only add
+        a singular value that is zero up to rounding. Constant columns carry
+        no concept and are left out too.
+        """
+        keep = []
+        for off, cls in zip(self.offsets()[:-1], self.classes, strict=True):
+            width = 1 if cls is None else len(cls)
+            cols = np.arange(off, off + width)
+            if cls is not None:
+                cols = np.delete(cols, int(np.argmax(mean[cols])))
+            eps = np.finfo(np.float64).eps
+            varying = variance[cols] > (16 * eps * mean[cols]) ** 2
+            keep.extend(cols[varying].tolist())
+        return keep
+
+    def classes_attribute(self):
+        """The public ``classes_``: array (1-D concept) or list (2-D)."""
+        if self.ndim == 1:
+            return self.classes[0]
+        return list(self.classes)

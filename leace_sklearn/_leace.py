@@ -1,0 +1,203 @@
+"""Closed-form concept erasers from sufficient statistics.
+
+Pure math on an array-API namespace ``xp``: no scikit-learn, no validation.
+The eraser is returned as two low-rank factors ``left`` (d, r) and ``right``
+(r, d); the edit of a (centred) row ``x`` is ``left @ (right @ x)``, so the
+d x d projection is never formed.
+
+LEACE (Belrose et al., 2023, Theorem 4.3) is ``P = W^+ P_{W S_xz} W`` for a
+whitening ``W`` of ``S_xx``. The optimal eraser does not depend on the norm
+in which the change is measured, hence it is equivariant under invertible
+changes of coordinates: we may compute it for standardised features, and with
+any whitening, such as the inverse Cholesky factor, which is several times
+cheaper than the symmetric ``S_xx^{-1/2}``.
+
+References
+----------
+.. [1] N. Belrose, D. Schneider-Joseph, S. Ravfogel, R. Cotterell, E. Raff and
+   S. Biderman, "LEACE: Perfect linear concept erasure in closed form",
+   NeurIPS 2023, arXiv:2306.03819.
+.. [2] Y. Chen, A. Wiesel, Y. C. Eldar and A. O. Hero, "Shrinkage algorithms
+   for MMSE covariance estimation", IEEE Trans. Signal Processing 58(10),
+   5016-5029, 2010.
+"""
+
+import numpy as np
+from array_api_compat import device as _device
+from array_api_compat import is_numpy_namespace
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def default_tol(n_features, n_concept):
+    """Relative cutoff used when ``tol=None``: rounding level of float64."""
+    return max(n_features, n_concept, 1) * EPS
+
+
+def oas_shrinkage(xp, cov, n_samples):
+    """Oracle Approximating Shrinkage intensity of Chen et al. (2010), eq. 23.
+
+    Returns ``rho`` in [0, 1] for the estimate
+    ``(1 - rho) * cov + rho * trace(cov) / d * I``.
+    """
+    d = cov.shape[0]
+    tr = float(xp.sum(xp.linalg.diagonal(cov)))
+    tr2 = float(xp.sum(cov * cov))  # trace(cov @ cov), cov symmetric
+    num = (1.0 - 2.0 / d) * tr2 + tr**2
+    den = (n_samples + 1.0 - 2.0 / d) * (tr2 - tr**2 / d)
+    if den <= 0:
+        return 1.0
+    return float(min(1.0, max(0.0, num / den)))
+
+
+def _solve_triangular(xp, a, b, *, lower):
+    if is_numpy_namespace(xp):
+        from scipy.linalg import solve_triangular
+
+        return xp.asarray(solve_triangular(a, b, lower=lower, check_finite=False))
+    if hasattr(xp.linalg, "solve_triangular"):  # torch
+        return xp.linalg.solve_triangular(a, b, upper=not lower)
+    return xp.linalg.solve(a, b)
+
+
+def _eye(xp, d, like):
+    return xp.eye(d, dtype=like.dtype, device=_device(like))
+
+
+class _Whitening:
+    """A whitening ``W`` (``W S W^T = I`` on its range) of a correlation matrix.
+
+    Cholesky when ``S`` is numerically positive definite, else the
+    eigendecomposition with small eigenvalues cut (a pseudo-inverse whitening).
+    """
+
+    def __init__(self, xp, corr, tol):
+        self.xp = xp
+        self.chol = None
+        try:
+            chol = xp.linalg.cholesky(corr)
+        except (ValueError, RuntimeError):  # NumPy / torch LinAlgError
+            chol = None
+        if chol is not None:
+            pivots = xp.linalg.diagonal(chol) ** 2
+            if bool(xp.all(xp.isfinite(pivots))) and float(xp.min(pivots)) > (
+                tol * float(xp.max(pivots))
+            ):
+                self.chol = chol
+                return
+        evals, evecs = xp.linalg.eigh(corr)
+        keep = evals > tol * float(xp.max(evals))
+        idx = xp.nonzero(keep)[0]
+        root = xp.sqrt(xp.take(evals, idx))
+        vecs = xp.take(evecs, idx, axis=1)
+        self.whiten_t = vecs / root[None, :]  # W^T, shape (d, q)
+        self.unwhiten = vecs * root[None, :]  # W^+, shape (d, q)
+
+    def apply(self, A):
+        """``W @ A``."""
+        if self.chol is not None:
+            return _solve_triangular(self.xp, self.chol, A, lower=True)
+        return self.whiten_t.T @ A
+
+    def apply_pinv(self, U):
+        """``W^+ @ U``."""
+        if self.chol is not None:
+            return self.chol @ U
+        return self.unwhiten @ U
+
+    def apply_t(self, U):
+        """``W^T @ U``."""
+        if self.chol is not None:
+            return _solve_triangular(self.xp, self.chol.T, U, lower=False)
+        return self.whiten_t @ U
+
+
+def _range_basis(xp, M, tol):
+    """Left singular vectors of ``M`` with singular value > ``tol * max``."""
+    if M.shape[1] == 0:
+        return M[:, :0]
+    U, S, _ = xp.linalg.svd(M, full_matrices=False)
+    if S.shape[0] == 0 or not float(S[0]) > 0:
+        return U[:, :0]
+    rank = int(xp.sum(xp.astype(S > tol * float(S[0]), xp.int64)))
+    return U[:, :rank]
+
+
+def erasure_factors(
+    xp, moments, n_features, keep, *, method="leace", affine=True,
+    shrinkage=None, tol=None,
+):
+    """Low-rank factors of the least-squares (or orthogonal) concept eraser.
+
+    Parameters
+    ----------
+    xp : namespace
+        Array-API namespace of the statistics.
+    moments : Moments
+        Joint moments of ``[x | z]``, float64.
+    n_features : int
+        Number ``d`` of feature columns; the rest are concept columns.
+    keep : sequence of int
+        Concept columns (0-based, within ``z``) whose span is erased. Callers
+        drop one redundant one-hot column per attribute and constant columns.
+    method : {"leace", "orth"}
+    affine : bool
+        False whitens with the uncentred second moment, for a linear map.
+    shrinkage : None, "auto" or float in [0, 1]
+    tol : float or None
+        Relative cutoff for singular and eigen values; None is
+        :func:`default_tol`.
+
+    Returns
+    -------
+    left : array of shape (d, r)
+    right : array of shape (r, d)
+        The edit of a centred row ``x`` is ``left @ (right @ x)``; the
+        cross-covariance of the erased data with ``z`` is zero.
+    """
+    d = n_features
+    keep = [int(i) + d for i in keep]
+    if tol is None:
+        tol = default_tol(d, len(keep))
+    weight = moments.weight
+    empty = (
+        xp.zeros((d, 0), dtype=xp.float64, device=_device(moments.mean)),
+        xp.zeros((0, d), dtype=xp.float64, device=_device(moments.mean)),
+    )
+    if not keep or weight <= 0:
+        return empty
+    sxz = xp.take(moments.comoment[:d, ...], xp.asarray(keep), axis=1) / weight
+    if method == "orth":
+        basis = _range_basis(xp, sxz, tol)
+        return basis, basis.T
+
+    sxx = moments.comoment[:d, :d] / weight
+    if not affine:
+        mean = moments.mean[:d]
+        sxx = sxx + mean[:, None] * mean[None, :]
+    if shrinkage is not None:
+        rho = (
+            oas_shrinkage(xp, sxx, weight) if shrinkage == "auto" else float(shrinkage)
+        )
+        if rho > 0:
+            scale = float(xp.sum(xp.linalg.diagonal(sxx))) / d
+            sxx = (1.0 - rho) * sxx + (rho * scale) * _eye(xp, d, sxx)
+
+    # Standardise: makes every cutoff relative to each feature's own scale.
+    # A feature is constant when its spread is at the rounding level of its
+    # mean; it is left untouched by the eraser.
+    var = xp.linalg.diagonal(sxx)
+    active = var > (16.0 * EPS * moments.mean[:d]) ** 2
+    mask = xp.astype(active, xp.float64)
+    scale = xp.sqrt(xp.where(active, var, 1.0))
+    corr = sxx / (scale[:, None] * scale[None, :])
+    corr = corr * (mask[:, None] * mask[None, :]) + _eye(xp, d, corr) * (
+        1.0 - mask
+    )[None, :]
+    mz = (sxz / scale[:, None]) * mask[:, None]
+
+    white = _Whitening(xp, corr, tol)
+    basis = _range_basis(xp, white.apply(mz), tol)
+    left = white.apply_pinv(basis) * (scale * mask)[:, None]
+    right = (white.apply_t(basis) * (mask / scale)[:, None]).T
+    return left, right

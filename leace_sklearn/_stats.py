@@ -1,0 +1,171 @@
+"""Mergeable weighted sufficient statistics of the joint vector ``[x | z]``.
+
+Pure math on an array-API namespace ``xp``: no scikit-learn, no validation.
+Everything LEACE needs is the weight sum, the weighted mean and the weighted
+co-moment matrix (sum of centred outer products) of ``v = [x | z]``. Batches
+are reduced chunk by chunk with one symmetric rank-k update of
+``[sqrt(w) (v - s) | sqrt(w)]`` (``s`` a shift close to the mean, so that
+float32 data keeps its precision), and batches are merged with the pairwise
+update of Chan, Golub & LeVeque, so that any chunking of the data gives the
+statistics of one pass.
+
+References
+----------
+.. [1] T. F. Chan, G. H. Golub and R. J. LeVeque, "Algorithms for computing
+   the sample variance: analysis and recommendations", The American
+   Statistician 37(3), 242-247, 1983.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from array_api_compat import device as _device
+from array_api_compat import is_numpy_namespace
+
+# Each chunk of [x | z | 1] handed to the Gram product is at most this large:
+# big enough for BLAS to run at full speed, small enough that fit never holds
+# more than a few tens of MiB beyond the caller's data.
+CHUNK_BYTES = 16 * 2**20
+
+
+@dataclass
+class Moments:
+    """Weighted moments of ``v = [x | z]`` (``p = d + k`` columns, float64).
+
+    Attributes
+    ----------
+    n_samples : int
+        Number of rows seen.
+    weight : float
+        Sum of the sample weights.
+    mean : array of shape (p,)
+        Weighted mean of ``v``.
+    comoment : array of shape (p, p)
+        ``sum_i w_i (v_i - mean)(v_i - mean)^T``; divide by ``weight`` for the
+        (biased) covariance.
+    """
+
+    n_samples: int
+    weight: float
+    mean: Any
+    comoment: Any
+
+
+def chunk_rows(n_cols, itemsize, n_rows):
+    """Rows per chunk so that one chunk of ``n_cols`` columns fits the budget."""
+    rows = CHUNK_BYTES // max(1, n_cols * itemsize)
+    return int(max(1, min(n_rows, max(rows, 256))))
+
+
+def _subtract_into(xp, out, a, b):
+    # NumPy can write the difference straight into the chunk buffer; the
+    # generic path makes one chunk-sized temporary.
+    if is_numpy_namespace(xp):
+        np.subtract(a, b, out=out)
+    else:
+        out[...] = a - b
+
+
+def batch_moments(xp, X, concept, weights, *, n_concept, shift=None):
+    """Moments of one batch, computed chunk by chunk.
+
+    Parameters
+    ----------
+    xp : namespace
+        Array-API namespace of ``X``.
+    X : array of shape (n, d)
+        Features, float32 or float64. The Gram products run in this dtype;
+        the chunk results are summed in float64.
+    concept : callable
+        ``concept(start, stop)`` returns the rows ``start:stop`` of the encoded
+        concept, an array of shape (stop - start, n_concept).
+    weights : array of shape (n,) or None
+        Non-negative sample weights; None means all ones.
+    n_concept : int
+        Number of encoded concept columns ``k``.
+    shift : array of shape (d + k,) or None
+        A float64 value close to the mean, subtracted before the products to
+        avoid cancellation. None uses the mean of the first chunk.
+
+    Returns
+    -------
+    moments : Moments
+    """
+    n, d = X.shape
+    p = d + n_concept
+    dtype = X.dtype
+    f64 = xp.float64
+    rows = chunk_rows(p + 1, 8 if dtype == f64 else 4, n)
+    buf = xp.empty((rows, p + 1), dtype=dtype, device=_device(X))
+    gram = None
+    sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = buf[: stop - start, ...]
+        Z = concept(start, stop)
+        if shift is None:
+            shift = xp.concat(
+                [
+                    xp.sum(X[start:stop, ...], axis=0, dtype=f64),
+                    xp.sum(xp.astype(Z, f64), axis=0),
+                ]
+            ) / float(stop - start)
+            # The shift actually used is the one rounded to the data's dtype.
+            shift = xp.astype(xp.astype(shift, dtype), f64)
+        shift_c = xp.astype(shift, dtype)
+        _subtract_into(xp, block[:, :d], X[start:stop, ...], shift_c[:d])
+        _subtract_into(xp, block[:, d:p], xp.astype(Z, dtype), shift_c[d:])
+        block[:, p] = 1
+        if sqrt_w is not None:
+            block *= sqrt_w[start:stop, None]
+        g = xp.astype(block.T @ block, f64)
+        gram = g if gram is None else gram + g
+    # Every statistic, the weight sum included, comes from the same rounded
+    # weights, so that the erasure is exact for the weighting it saw.
+    weight = float(gram[p, p])
+    first = gram[p, :p]
+    mean = shift + first / weight if weight > 0 else shift
+    comoment = gram[:p, :p]
+    if weight > 0:
+        comoment = comoment - (first[:, None] * first[None, :]) / weight
+    return Moments(n_samples=n, weight=weight, mean=mean, comoment=comoment)
+
+
+def merge_moments(xp, a, b):
+    """Combine the moments of two disjoint batches (Chan et al. update)."""
+    if a is None:
+        return b
+    weight = a.weight + b.weight
+    if b.weight == 0:
+        return Moments(a.n_samples + b.n_samples, a.weight, a.mean, a.comoment)
+    if a.weight == 0:
+        return Moments(a.n_samples + b.n_samples, b.weight, b.mean, b.comoment)
+    delta = b.mean - a.mean
+    mean = a.mean + delta * (b.weight / weight)
+    comoment = (
+        a.comoment
+        + b.comoment
+        + (delta[:, None] * delta[None, :]) * (a.weight * b.weight / weight)
+    )
+    return Moments(a.n_samples + b.n_samples, weight, mean, comoment)
+
+
+def embed_moments(xp, moments, positions, n_cols):
+    """Re-index the columns of ``moments`` into a wider layout of ``n_cols``.
+
+    Column ``i`` moves to ``positions[i]``; new columns get mean and co-moment
+    zero. This is exact for a one-hot category first seen in a later batch:
+    its indicator was 0 on every earlier row.
+    """
+    old = moments.mean.shape[0]
+    select = np.zeros((old, n_cols))
+    select[np.arange(old), np.asarray(positions)] = 1.0
+    select = xp.asarray(select, dtype=xp.float64, device=_device(moments.mean))
+    return Moments(
+        moments.n_samples,
+        moments.weight,
+        moments.mean @ select,
+        select.T @ moments.comoment @ select,
+    )
+
