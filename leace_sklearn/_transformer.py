@@ -284,11 +284,6 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             weights = _check_sample_weight(
                 sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
             )
-            if not weights.sum() > 0:
-                raise ValueError(
-                    "sample_weight sums to zero; at least one row needs a "
-                    "positive weight."
-                )
         encoder = ConceptEncoder() if first else self._encoder
         encoder, encode, positions = encoder.update(raw_concept, n_samples)
         d = X_num.shape[1]
@@ -332,7 +327,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 "The concept has a single class or zero variance: there is "
                 "nothing to erase and the transform is the identity.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         return self
 
@@ -444,7 +439,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         else:
             validate_data(self, X, reset=False, skip_check_array=True)
             rest, _ = _take_columns(X, self._concept_positions(X))
-            X = check_array(rest, dtype=[np.float64, np.float32], input_name="X")
+            # Dropping columns may return a view of the caller's data: copy.
+            X = check_array(
+                rest, dtype=[np.float64, np.float32], copy=True, input_name="X"
+            )
+        if not X.flags.writeable:  # e.g. a read-only memmap with copy=False
+            X = X.copy()
         return _apply_edit(
             X, self.mean_ if self.affine else None, self.proj_left_,
             self.proj_right_, self.alpha,

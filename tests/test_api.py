@@ -1,0 +1,182 @@
+"""The scikit-learn surface: parameters, concept_columns, names, copies, errors."""
+
+import numpy as np
+import pytest
+from _helpers import leakage, make_concept_data, one_hot
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from leace_sklearn import LeaceTransformer
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(method="pca"), "method"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(alpha=-0.1), "alpha"),
+        (dict(shrinkage="ledoit"), "shrinkage"),
+        (dict(shrinkage=2.0), "shrinkage"),
+        (dict(tol=-1.0), "tol"),
+        (dict(affine="yes"), "affine"),
+        (dict(copy=None), "copy"),
+        (dict(concept_columns="sex"), "concept_columns"),
+    ],
+)
+def test_invalid_parameters_name_the_parameter(rng, params, match):
+    X, z = make_concept_data(rng, n=50, d=3, k=2)
+    with pytest.raises((ValueError, TypeError), match=match):
+        LeaceTransformer(**params).fit(X, concept=z)
+
+
+def test_inputs_are_not_modified(rng):
+    X, z = make_concept_data(rng, n=80, d=4, k=3)
+    w = rng.uniform(0.1, 1.0, size=80)
+    X0, z0, w0 = X.copy(), z.copy(), w.copy()
+    est = LeaceTransformer().fit(X, concept=z, sample_weight=w)
+    out = est.transform(X)
+    assert out is not X
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(z, z0)
+    np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_copy_false_transforms_in_place(rng, dtype, order):
+    X, z = make_concept_data(rng, n=80, d=4, k=3)
+    X = np.asarray(X, dtype=dtype, order=order)
+    expected = LeaceTransformer().fit(X, concept=z).transform(X)
+    est = LeaceTransformer(copy=False).fit(X, concept=z)
+    out = est.transform(X)
+    assert out is X
+    np.testing.assert_allclose(X, expected, rtol=1e-6 if dtype == np.float32 else 0)
+
+
+@pytest.mark.parametrize(
+    "dtype, out", [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)]
+)
+def test_output_dtype(rng, dtype, out):
+    X = (rng.normal(size=(60, 3)) * 10).astype(dtype)
+    z = np.arange(60) % 2
+    assert LeaceTransformer().fit(X, concept=z).transform(X).dtype == out
+
+
+def test_concept_columns_by_name_and_position(rng):
+    pd = pytest.importorskip("pandas")
+    X, z = make_concept_data(rng, n=200, d=4, k=3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame.insert(1, "group", pd.Categorical(np.array(["x", "y", "w"])[z]))
+    by_name = LeaceTransformer(concept_columns=["group"]).fit(frame)
+    by_pos = LeaceTransformer(concept_columns=[1]).fit(frame)
+    direct = LeaceTransformer().fit(X, concept=z)
+    assert by_name.concept_source_ == "concept_columns"
+    assert by_name.n_features_in_ == 5
+    np.testing.assert_array_equal(by_name.feature_names_in_, frame.columns)
+    for est in (by_name, by_pos):
+        out = est.transform(frame)
+        assert out.shape == (200, 4)
+        np.testing.assert_allclose(out, direct.transform(X), atol=1e-10)
+        np.testing.assert_array_equal(est.get_feature_names_out(), ["a", "b", "c", "d"])
+    # The concept column is ignored at transform time: any value will do.
+    other = frame.assign(group=pd.Categorical(["x"] * 200))
+    np.testing.assert_array_equal(by_name.transform(other), by_name.transform(frame))
+
+
+def test_concept_columns_on_arrays(rng):
+    X, z = make_concept_data(rng, n=150, d=3, k=2)
+    full = np.column_stack([X[:, :1], z, X[:, 1:]])
+    est = LeaceTransformer(concept_columns=[-3]).fit(full)
+    assert leakage(X, est.transform(full), one_hot(z)) < 1e-10
+    np.testing.assert_array_equal(est.get_feature_names_out(), ["x0", "x2", "x3"])
+    with pytest.raises(ValueError, match="concept_columns holds column names"):
+        LeaceTransformer(concept_columns=["x1"]).fit(full)
+
+
+@pytest.mark.parametrize(
+    "cols, error, match",
+    [
+        (["nope"], ValueError, "not columns of X"),
+        (["a", "a"], ValueError, "duplicate"),
+        ([0, "a"], TypeError, "all column names"),
+        ([7], ValueError, "out of range"),
+        ([], ValueError, "empty"),
+        (["a", "b"], ValueError, "every column"),
+        ([True], TypeError, "all column names"),
+    ],
+)
+def test_bad_concept_columns(cols, error, match):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": [0, 1] * 10, "b": np.arange(20.0)})
+    with pytest.raises(error, match=match):
+        LeaceTransformer(concept_columns=cols).fit(frame)
+
+
+def test_concept_columns_and_concept_conflict(rng):
+    X, z = make_concept_data(rng, n=50, d=3, k=2)
+    with pytest.raises(ValueError, match="use one of the two"):
+        LeaceTransformer(concept_columns=[0]).fit(X, concept=z)
+
+
+def test_transform_checks_input(rng):
+    X, z = make_concept_data(rng, n=50, d=3, k=2)
+    est = LeaceTransformer().fit(X, concept=z)
+    with pytest.raises(ValueError, match="3 features"):
+        est.transform(X[:, :2])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.transform(bad)
+    with pytest.raises(ValueError, match="NaN"):
+        LeaceTransformer().fit(bad, concept=z)
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        LeaceTransformer().fit(bad, concept=z)
+
+
+def test_sample_weight_errors(rng):
+    X, z = make_concept_data(rng, n=50, d=3, k=2)
+    with pytest.raises(ValueError, match="Negative values .* `sample_weight`"):
+        LeaceTransformer().fit(X, concept=z, sample_weight=-np.ones(50))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        LeaceTransformer().fit(X, concept=z, sample_weight=np.zeros(50))
+    with pytest.raises(ValueError):
+        LeaceTransformer().fit(X, concept=z, sample_weight=np.ones(49))
+
+
+def test_pipeline_with_routed_concept(rng):
+    X, z = make_concept_data(rng, n=300, d=5, k=2)
+    y = (X[:, 0] + rng.normal(size=300) > 0).astype(int)
+    pipe = make_pipeline(LeaceTransformer(), LogisticRegression())
+    pipe.fit(X, y, leacetransformer__concept=z)
+    assert pipe[0].concept_source_ == "concept"
+    erased = pipe[0].transform(X)
+    assert leakage(X, erased, one_hot(z)) < 1e-10
+    clone(pipe).set_params(leacetransformer__alpha=0.5).fit(
+        X, y, leacetransformer__concept=z
+    )
+
+
+def test_set_output_pandas(rng):
+    pd = pytest.importorskip("pandas")
+    X, z = make_concept_data(rng, n=60, d=3, k=2)
+    frame = pd.DataFrame(X, columns=["u", "v", "w"]).assign(z=z)
+    est = LeaceTransformer(concept_columns=["z"]).set_output(transform="pandas")
+    out = est.fit_transform(frame)
+    assert list(out.columns) == ["u", "v", "w"]
+    assert isinstance(out, pd.DataFrame)
+
+
+def test_fitted_attributes_are_float64_numpy(rng):
+    X, z = make_concept_data(rng, n=60, d=3, k=3)
+    est = LeaceTransformer().fit(X.astype(np.float32), concept=z)
+    for name in ("mean_", "proj_left_", "proj_right_"):
+        value = getattr(est, name)
+        assert type(value) is np.ndarray and value.dtype == np.float64
+    assert est.mean_.shape == (3,)
+    assert est.proj_left_.shape == (3, est.rank_)
+    assert est.proj_right_.shape == (est.rank_, 3)
+    out = est.transform(X.astype(np.float32))
+    formula = X - ((X - est.mean_) @ est.proj_right_.T) @ est.proj_left_.T
+    np.testing.assert_allclose(out, formula, rtol=1e-4, atol=1e-4)

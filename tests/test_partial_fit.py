@@ -1,0 +1,109 @@
+"""partial_fit over any chunking equals fit on all the data."""
+
+import numpy as np
+import pytest
+from _helpers import leakage, make_concept_data, one_hot
+
+from leace_sklearn import LeaceTransformer
+
+
+def _fit_in_chunks(est, X, z, size, w=None):
+    for start in range(0, X.shape[0], size):
+        sl = slice(start, start + size)
+        est.partial_fit(X[sl], concept=z[sl], sample_weight=None if w is None else w[sl])
+    return est
+
+
+def _assert_same_eraser(a, b, X, atol=1e-10):
+    assert a.n_samples_seen_ == b.n_samples_seen_
+    assert a.rank_ == b.rank_
+    np.testing.assert_allclose(a.mean_, b.mean_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        a.proj_left_ @ a.proj_right_, b.proj_left_ @ b.proj_right_, atol=atol
+    )
+    np.testing.assert_allclose(a.transform(X), b.transform(X), atol=atol)
+
+
+# A first batch of one row has a single class: the warning is expected.
+@pytest.mark.filterwarnings("ignore:The concept has a single class")
+@pytest.mark.parametrize("chunk", [1, 2, 50, 300, 342])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_partial_fit_equals_fit(rng, chunk, weighted):
+    n = 300
+    X, z = make_concept_data(rng, n=n, d=6, k=3, offset=100.0)
+    w = rng.uniform(0.5, 2.0, size=n) if weighted else None
+    full = LeaceTransformer().fit(X, concept=z, sample_weight=w)
+    parts = _fit_in_chunks(LeaceTransformer(), X, z, chunk, w)
+    _assert_same_eraser(full, parts, X)
+
+
+@pytest.mark.filterwarnings("ignore:The concept has a single class")
+def test_class_first_seen_in_later_batch(rng):
+    X, z = make_concept_data(rng, n=400, d=5, k=4)
+    order = np.argsort(z, kind="stable")  # classes arrive one after another
+    X, z = X[order], z[order]
+    labels = np.array(["a", "b", "c", "d"])[z]
+    parts = _fit_in_chunks(LeaceTransformer(), X, labels, 70)
+    full = LeaceTransformer().fit(X, concept=labels)
+    np.testing.assert_array_equal(parts.classes_, ["a", "b", "c", "d"])
+    _assert_same_eraser(full, parts, X)
+    assert leakage(X, parts.transform(X), one_hot(z)) < 1e-10
+
+
+def test_new_class_in_one_of_several_columns(rng):
+    X, z = make_concept_data(rng, n=200, d=5, k=3)
+    sex = (rng.random(200) < 0.5).astype(int)
+    z_late = np.where(np.arange(200) < 100, np.minimum(z, 1), z)  # class 2 late
+    concept = np.column_stack([z_late, sex])
+    parts = _fit_in_chunks(LeaceTransformer(), X, concept, 100)
+    full = LeaceTransformer().fit(X, concept=concept)
+    _assert_same_eraser(full, parts, X)
+    assert [len(c) for c in parts.classes_] == [3, 2]
+
+
+def test_float32_chunks_match_float64_fit(rng):
+    X, z = make_concept_data(rng, n=3000, d=6, k=2, offset=50.0)
+    X32 = X.astype(np.float32)
+    parts = _fit_in_chunks(LeaceTransformer(), X32, z, 700)
+    full = LeaceTransformer().fit(X32.astype(np.float64), concept=z)
+    np.testing.assert_allclose(parts.mean_, full.mean_, rtol=1e-6)
+    np.testing.assert_allclose(
+        parts.proj_left_ @ parts.proj_right_,
+        full.proj_left_ @ full.proj_right_,
+        atol=1e-4,
+    )
+
+
+def test_fit_resets_state(rng):
+    X, z = make_concept_data(rng, n=100, d=4, k=2)
+    est = LeaceTransformer().partial_fit(X, concept=z).partial_fit(X, concept=z)
+    assert est.n_samples_seen_ == 200
+    est.fit(X, concept=z)
+    assert est.n_samples_seen_ == 100
+
+
+def test_partial_fit_rejects_inconsistent_batches(rng):
+    X, z = make_concept_data(rng, n=100, d=4, k=2)
+    est = LeaceTransformer().partial_fit(X, concept=z)
+    with pytest.raises(ValueError, match="X has 3 features"):
+        est.partial_fit(X[:, :3], concept=z)
+    with pytest.raises(ValueError, match="numeric in this batch"):
+        est.partial_fit(X, concept=z.astype(float))
+    with pytest.raises(ValueError, match="earlier batches had 1"):
+        est.partial_fit(X, concept=np.column_stack([z, z]))
+    with pytest.raises(ValueError, match="came from 'concept'"):
+        est.partial_fit(X, z)
+    # A failed call leaves the fitted state as it was.
+    assert est.n_samples_seen_ == 100
+
+
+def test_failed_batch_leaves_estimator_unchanged(rng):
+    X, z = make_concept_data(rng, n=100, d=4, k=2)
+    est = LeaceTransformer().partial_fit(X, concept=z)
+    before = est.transform(X)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.partial_fit(bad, concept=z)
+    assert est.n_samples_seen_ == 100
+    np.testing.assert_array_equal(est.transform(X), before)
