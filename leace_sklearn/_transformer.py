@@ -34,8 +34,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     zero. The map is ``x - alpha * P (x - mean_)`` with ``P`` of rank at most
     the number of encoded concept columns, stored as two low-rank factors.
 
-    Read more in the :doc:`user guide <user_guide>` and on the
-    :doc:`mathematics page <math>`.
+    Read more in the :doc:`user guide </user_guide>` and on the
+    :doc:`mathematics page </math>`.
 
     Parameters
     ----------
@@ -91,10 +91,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         Weighted mean of the erased features (the input columns without the
         concept columns).
 
-    proj_left_ : ndarray of shape (n_features, rank_)
+    proj_left_ : ndarray of shape (n_features, `rank_`)
         Left factor of the edit.
 
-    proj_right_ : ndarray of shape (rank_, n_features)
+    proj_right_ : ndarray of shape (`rank_`, n_features)
         Right factor of the edit. ``transform(X)`` is
         ``X - alpha * ((X - mean_) @ proj_right_.T) @ proj_left_.T``
         (without ``- mean_`` when ``affine=False``).
@@ -117,7 +117,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         Number of columns of ``X`` seen during fit, concept columns included.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the columns of ``X``, when ``X`` has string column names.
 
     See Also
@@ -212,7 +212,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
             Features. With ``concept_columns``, these columns hold the
             concept and may have any dtype.
 
@@ -248,7 +248,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
             Features of the batch.
 
         y : array-like of shape (n_samples,) or (n_samples, n_attributes), \
@@ -420,7 +420,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features_in_)
+        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
             Data to transform. Concept columns, if any, are ignored and
             dropped from the output.
 

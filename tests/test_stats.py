@@ -1,0 +1,78 @@
+"""The sufficient statistics, tested without the estimator."""
+
+import array_api_compat.numpy as xp
+import numpy as np
+import pytest
+from _helpers import weighted_cov
+
+from leace_sklearn import _stats
+from leace_sklearn._stats import batch_moments, embed_moments, merge_moments
+
+
+def _moments(V, w=None, d=None, shift=None):
+    d = V.shape[1] - 2 if d is None else d
+    X, Z = V[:, :d], V[:, d:].astype(np.float64)
+    return batch_moments(
+        xp, X, lambda a, b: Z[a:b], w, n_concept=Z.shape[1], shift=shift
+    )
+
+
+def _reference(V, w=None):
+    V = V.astype(np.float64)
+    w = np.ones(len(V)) if w is None else w
+    mean = w @ V / w.sum()
+    return w.sum(), mean, weighted_cov(V, V, w) * w.sum()
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batch_moments_match_two_pass_formula(rng, weighted):
+    V = rng.normal(size=(500, 6)) * [1, 10, 100, 1, 1, 1] + 7
+    w = rng.uniform(0, 2, size=500) if weighted else None
+    m = _moments(V, w)
+    weight, mean, comoment = _reference(V, w)
+    assert m.n_samples == 500
+    np.testing.assert_allclose(m.weight, weight, rtol=1e-12)
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(m.comoment, comoment, rtol=1e-10, atol=1e-9)
+
+
+def test_many_chunks_equal_one(rng, monkeypatch):
+    V = rng.normal(size=(1000, 5)) + 3
+    one = _moments(V)
+    # 5 float64 columns + 1: force chunks of 256 rows.
+    monkeypatch.setattr(_stats, "CHUNK_BYTES", 256 * 6 * 8)
+    assert _stats.chunk_rows(6, 8, 1000) == 256
+    many = _moments(V)
+    np.testing.assert_allclose(many.comoment, one.comoment, rtol=1e-12)
+    np.testing.assert_allclose(many.mean, one.mean, rtol=1e-14)
+
+
+def test_merge_is_exact_and_associative(rng):
+    V = rng.normal(size=(300, 4)) * 5 + 100
+    parts = [V[:1], V[1:90], V[90:]]
+    merged = None
+    for part in parts:
+        merged = merge_moments(xp, merged, _moments(part, d=2))
+    weight, mean, comoment = _reference(V)
+    np.testing.assert_allclose(merged.mean, mean, rtol=1e-13)
+    np.testing.assert_allclose(merged.comoment, comoment, rtol=1e-10)
+    assert merged.n_samples == 300
+
+
+def test_float32_large_offset_no_cancellation(rng):
+    """A shift close to the mean keeps float32 statistics accurate."""
+    base = rng.normal(size=(100_000, 3))
+    V32 = (base + 1e4).astype(np.float32)
+    m = _moments(V32, d=2)
+    _, mean, comoment = _reference(V32)
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-9)
+    np.testing.assert_allclose(m.comoment, comoment, rtol=1e-4)
+
+
+def test_embed_moments_inserts_zero_columns(rng):
+    V = rng.normal(size=(50, 3))
+    m = _moments(V, d=1)
+    wide = embed_moments(xp, m, [0, 2, 4], 5)
+    np.testing.assert_array_equal(wide.mean[[1, 3]], 0)
+    np.testing.assert_array_equal(wide.comoment[[1, 3]], 0)
+    np.testing.assert_array_equal(wide.comoment[[0, 2, 4]][:, [0, 2, 4]], m.comoment)
