@@ -318,8 +318,14 @@ def machine_info(args):
         "- BLAS / OpenMP (threadpoolctl.threadpool_info()):",
     ]
     for lib in threadpool_info():
-        keys = ("user_api", "internal_api", "version", "num_threads",
-                "threading_layer", "architecture")
+        keys = (
+            "user_api",
+            "internal_api",
+            "version",
+            "num_threads",
+            "threading_layer",
+            "architecture",
+        )
         desc = ", ".join(f"{key}={lib[key]}" for key in keys if lib.get(key))
         lines.append(f"  - {os.path.basename(lib['filepath'])}: {desc}")
     return "\n".join(lines)
@@ -338,8 +344,13 @@ def configurations(quick):
     if quick:
         sizes = [(20_000, 64), (20_000, 256), (2_560, 256)]
     else:
-        sizes = [(100_000, 64), (100_000, 256), (100_000, 1024),
-                 (2_560, 256), (10_240, 1024)]
+        sizes = [
+            (100_000, 64),
+            (100_000, 256),
+            (100_000, 1024),
+            (2_560, 256),
+            (10_240, 1024),
+        ]
     return sizes, (2, 10), (np.float64, np.float32)
 
 
@@ -355,30 +366,52 @@ def warm_up(with_reference):
         if with_reference:
             tdtype = torch.float32 if dtype == np.float32 else torch.float64
             xt = torch.from_numpy(X)
-            e = LeaceFitter(8, 2, dtype=tdtype, method="leace").update(
-                xt, torch.from_numpy(one_hot(z, 2, dtype))
-            ).eraser
+            e = (
+                LeaceFitter(8, 2, dtype=tdtype, method="leace")
+                .update(xt, torch.from_numpy(one_hot(z, 2, dtype)))
+                .eraser
+            )
             e(xt)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny smoke configuration (< 30 s)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS / torch threads (default 1)")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="repetitions per configuration (default 5; 3 quick)")
-    parser.add_argument("--large-repeat", type=int, default=None,
-                        help="repetitions for configurations with n*d >= "
-                        "--large-size (default: --repeat)")
-    parser.add_argument("--large-size", type=float, default=5e7,
-                        help="n*d from which --large-repeat applies")
-    parser.add_argument("--accuracy-n", type=int, default=None,
-                        help="rows of the accuracy data (default 10**6; 10**5 "
-                        "quick)")
-    parser.add_argument("--no-reference", action="store_true",
-                        help="skip the concept-erasure comparison")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny smoke configuration (< 30 s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS / torch threads (default 1)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions per configuration (default 5; 3 quick)",
+    )
+    parser.add_argument(
+        "--large-repeat",
+        type=int,
+        default=None,
+        help="repetitions for configurations with n*d >= "
+        "--large-size (default: --repeat)",
+    )
+    parser.add_argument(
+        "--large-size",
+        type=float,
+        default=5e7,
+        help="n*d from which --large-repeat applies",
+    )
+    parser.add_argument(
+        "--accuracy-n",
+        type=int,
+        default=None,
+        help="rows of the accuracy data (default 10**6; 10**5 quick)",
+    )
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the concept-erasure comparison",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", help="also write the markdown to this file")
     args = parser.parse_args(argv)
@@ -436,50 +469,83 @@ def run(args, with_reference):
                 key = [n, d, k, name]
 
                 target = fit_target(n, d, dtype)
-                fit_rows.append(key + [
-                    repeat, ms(t["fit"]), ms(t["gram"]), f"{r['fit_ratio']:.2f}",
-                    f"<= {target}", check(r["fit_ratio"] <= target),
-                ])
+                fit_rows.append(
+                    key
+                    + [
+                        repeat,
+                        ms(t["fit"]),
+                        ms(t["gram"]),
+                        f"{r['fit_ratio']:.2f}",
+                        f"<= {target}",
+                        check(r["fit_ratio"] <= target),
+                    ]
+                )
                 base_ms = ms(t["matmul"] + t["copy"])
                 for copy_, tname, ratio in (
                     (True, "transform", r["tr_ratio"]),
                     (False, "transform_inplace", r["tr_inplace_ratio"]),
                 ):
                     target = TRANSFORM_TARGET[copy_]
-                    tr_rows.append(key + [
-                        f"copy={copy_}", ms(t[tname]), base_ms, f"{ratio:.2f}",
-                        f"<= {target}", check(ratio <= target),
-                    ])
+                    tr_rows.append(
+                        key
+                        + [
+                            f"copy={copy_}",
+                            ms(t[tname]),
+                            base_ms,
+                            f"{ratio:.2f}",
+                            f"<= {target}",
+                            check(ratio <= target),
+                        ]
+                    )
                 if with_reference:
                     for op, ours, theirs, sp in (
                         ("fit", "fit", "ref_fit", r["speedup_fit"]),
                         ("transform", "transform", "ref_transform", r["speedup_tr"]),
                     ):
                         target = SPEEDUP_TARGET[op]
-                        ref_rows.append(key + [
-                            op, ms(t[theirs]), ms(t[ours]), f"{sp:.2f}",
-                            f">= {target}", check(sp >= target),
-                        ])
+                        ref_rows.append(
+                            key
+                            + [
+                                op,
+                                ms(t[theirs]),
+                                ms(t[ours]),
+                                f"{sp:.2f}",
+                                f">= {target}",
+                                check(sp >= target),
+                            ]
+                        )
 
                 limit = FIT_MEM_FIXED + FIT_MEM_PER_P2 * (d + k) ** 2
-                mem_rows.append(key + [
-                    "fit", f"{r['mem_fit'] / MiB:.1f}",
-                    f"<= 64 + 64(d+k)^2 B = {limit / MiB:.1f}",
-                    check(r["mem_fit"] <= limit),
-                ])
+                mem_rows.append(
+                    key
+                    + [
+                        "fit",
+                        f"{r['mem_fit'] / MiB:.1f}",
+                        f"<= 64 + 64(d+k)^2 B = {limit / MiB:.1f}",
+                        check(r["mem_fit"] <= limit),
+                    ]
+                )
                 out_bytes = X.nbytes
                 limit = out_bytes + TRANSFORM_MEM_SLACK
-                mem_rows.append(key + [
-                    "transform copy=True", f"{r['mem_tr'] / MiB:.1f}",
-                    f"<= output {out_bytes / MiB:.1f} + 4 = {limit / MiB:.1f}",
-                    check(r["mem_tr"] <= limit),
-                ])
+                mem_rows.append(
+                    key
+                    + [
+                        "transform copy=True",
+                        f"{r['mem_tr'] / MiB:.1f}",
+                        f"<= output {out_bytes / MiB:.1f} + 4 = {limit / MiB:.1f}",
+                        check(r["mem_tr"] <= limit),
+                    ]
+                )
                 limit = TRANSFORM_MEM_SLACK
-                mem_rows.append(key + [
-                    "transform copy=False", f"{r['mem_tr_inplace'] / MiB:.1f}",
-                    f"<= {limit / MiB:.0f}",
-                    check(r["mem_tr_inplace"] <= limit),
-                ])
+                mem_rows.append(
+                    key
+                    + [
+                        "transform copy=False",
+                        f"{r['mem_tr_inplace'] / MiB:.1f}",
+                        f"<= {limit / MiB:.0f}",
+                        check(r["mem_tr_inplace"] <= limit),
+                    ]
+                )
                 del X, r, t
             del X64, z
             gc.collect()
@@ -491,38 +557,54 @@ def run(args, with_reference):
     acc_rows = []
     for row in acc:
         target = ACCURACY_TARGET[row["dtype"]]
-        acc_rows.append([
-            row["dtype"], args.accuracy_n, 64, 2, f"{row['cov_in']:.3g}",
-            f"{row['cov_out']:.3g}", f"{row['ratio']:.2e}", f"{row['corr']:.2e}",
-            f"<= {target:.0e}", check(row["ratio"] <= target),
-        ])
+        acc_rows.append(
+            [
+                row["dtype"],
+                args.accuracy_n,
+                64,
+                2,
+                f"{row['cov_in']:.3g}",
+                f"{row['cov_out']:.3g}",
+                f"{row['ratio']:.2e}",
+                f"{row['corr']:.2e}",
+                f"<= {target:.0e}",
+                check(row["ratio"] <= target),
+            ]
+        )
 
     key = ["n", "d", "k", "dtype"]
     parts = [
         "# LeaceTransformer core benchmark",
         machine_info(args),
         "## 1. fit time / `X.T @ X` time (SYRK on the same array)\n\n"
-        + table(key + ["repeat", "fit ms", "X.T@X ms", "ratio", "target", "ok"],
-                fit_rows),
+        + table(
+            key + ["repeat", "fit ms", "X.T@X ms", "ratio", "target", "ok"], fit_rows
+        ),
         "## 2. transform time / (`X @ A` time + `X.copy()` time), A is (d, k)\n\n"
         "copy=False overwrites a fresh copy of X made outside the timed region.\n\n"
-        + table(key + ["mode", "transform ms", "X@A + copy ms", "ratio", "target",
-                       "ok"], tr_rows),
+        + table(
+            key + ["mode", "transform ms", "X@A + copy ms", "ratio", "target", "ok"],
+            tr_rows,
+        ),
     ]
     if with_reference:
         parts.append(
             "## 3. speed-up over concept-erasure (torch CPU): their time / ours\n\n"
-            "Theirs: `LeaceFitter(d, k, dtype=..., method=\"leace\")` (its "
+            'Theirs: `LeaceFitter(d, k, dtype=..., method="leace")` (its '
             "defaults: shrinkage, trace constraint), `.update(x, z_onehot)` in "
             "one call, `.eraser`; transform `eraser(x)`. Ours: "
             "`LeaceTransformer().fit(X, concept=z)` with integer z; "
             "`transform(X)` (copy=True).\n\n"
-            + table(key + ["op", "theirs ms", "ours ms", "speed-up", "target",
-                           "ok"], ref_rows)
+            + table(
+                key + ["op", "theirs ms", "ours ms", "speed-up", "target", "ok"],
+                ref_rows,
+            )
         )
     else:
-        parts.append("## 3. speed-up over concept-erasure\n\nSkipped "
-                     "(concept-erasure not installed or --no-reference).")
+        parts.append(
+            "## 3. speed-up over concept-erasure\n\nSkipped "
+            "(concept-erasure not installed or --no-reference)."
+        )
     parts += [
         "## 4. peak extra memory (tracemalloc), MiB\n\n"
         "Beyond the input; the fitted estimator / returned array included.\n\n"
@@ -532,8 +614,21 @@ def run(args, with_reference):
         "Z one-hot, covariances in float64 chunk by chunk. `max |corr|` is the "
         "largest |correlation| left between an output column and a concept "
         "column (informative, no target).\n\n"
-        + table(["dtype", "n", "d", "k", "max|Cov(X,Z)|", "max|Cov(X',Z)|",
-                 "ratio", "max |corr|", "target", "ok"], acc_rows),
+        + table(
+            [
+                "dtype",
+                "n",
+                "d",
+                "k",
+                "max|Cov(X,Z)|",
+                "max|Cov(X',Z)|",
+                "ratio",
+                "max |corr|",
+                "target",
+                "ok",
+            ],
+            acc_rows,
+        ),
         f"**{n_ok} of {n_checks} checks met their target.**",
     ]
     return parts

@@ -156,7 +156,9 @@ class ConceptEncoder:
                 continue
             try:
                 batch_classes, codes = np.unique(values, return_inverse=True)
-                merged = batch_classes if old is None else np.union1d(old, batch_classes)
+                merged = (
+                    batch_classes if old is None else np.union1d(old, batch_classes)
+                )
             except TypeError as exc:
                 raise TypeError(
                     "concept values of a categorical column must be mutually "

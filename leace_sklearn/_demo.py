@@ -16,7 +16,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ._transformer import LeaceTransformer
@@ -271,8 +271,7 @@ def main(argv=None):
     n_onehot = n_features - len(numeric)
     group_counts = ", ".join(f"{c} {n}" for c, n in zip(classes, counts, strict=True))
     lines = [
-        f'LEACE quick start: erasing "{args.concept}" from the UCI Adult '
-        "training data",
+        f'LEACE quick start: erasing "{args.concept}" from the UCI Adult training data',
         f"rows        {n_samples}",
         f"features    {n_features} ({len(numeric)} numeric, standardised; "
         f"{n_onehot} one-hot from {len(categorical)} categorical columns; "

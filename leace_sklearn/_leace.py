@@ -124,8 +124,15 @@ def _range_basis(xp, M, tol):
 
 
 def erasure_factors(
-    xp, moments, n_features, keep, *, method="leace", affine=True,
-    shrinkage=None, tol=None,
+    xp,
+    moments,
+    n_features,
+    keep,
+    *,
+    method="leace",
+    affine=True,
+    shrinkage=None,
+    tol=None,
 ):
     """Low-rank factors of the least-squares (or orthogonal) concept eraser.
 
@@ -191,9 +198,10 @@ def erasure_factors(
     mask = xp.astype(active, xp.float64)
     scale = xp.sqrt(xp.where(active, var, 1.0))
     corr = sxx / (scale[:, None] * scale[None, :])
-    corr = corr * (mask[:, None] * mask[None, :]) + _eye(xp, d, corr) * (
-        1.0 - mask
-    )[None, :]
+    corr = (
+        corr * (mask[:, None] * mask[None, :])
+        + _eye(xp, d, corr) * (1.0 - mask)[None, :]
+    )
     mz = (sxz / scale[:, None]) * mask[:, None]
 
     white = _Whitening(xp, corr, tol)

@@ -168,4 +168,3 @@ def embed_moments(xp, moments, positions, n_cols):
         moments.mean @ select,
         select.T @ moments.comoment @ select,
     )
-

@@ -291,7 +291,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         previous = None if first else self._moments
         if previous is not None and positions is not None:
             positions = np.concatenate([np.arange(d), d + positions])
-            previous = embed_moments(xp_numpy, previous, positions, d + encoder.n_columns)
+            previous = embed_moments(
+                xp_numpy, previous, positions, d + encoder.n_columns
+            )
         # Non-finite input is diagnosed from the statistics just below.
         with np.errstate(invalid="ignore", over="ignore"):
             batch = batch_moments(
@@ -389,7 +391,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         """Validate X; return the features to erase, the concept and its source."""
         if self.concept_columns is None:
             X_num = validate_data(
-                self, X, reset=reset, dtype=[np.float64, np.float32], copy=False,
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                copy=False,
                 ensure_all_finite=False,
             )
             if concept is not None:
@@ -410,8 +416,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         positions = self._concept_positions(X)
         rest, raw = _take_columns(X, positions)
         X_num = check_array(
-            rest, dtype=[np.float64, np.float32], copy=False,
-            ensure_all_finite=False, input_name="X",
+            rest,
+            dtype=[np.float64, np.float32],
+            copy=False,
+            ensure_all_finite=False,
+            input_name="X",
         )
         return X_num, raw, "concept_columns"
 
@@ -446,8 +455,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         if not X.flags.writeable:  # e.g. a read-only memmap with copy=False
             X = X.copy()
         return _apply_edit(
-            X, self.mean_ if self.affine else None, self.proj_left_,
-            self.proj_right_, self.alpha,
+            X,
+            self.mean_ if self.affine else None,
+            self.proj_left_,
+            self.proj_right_,
+            self.alpha,
         )
 
     def get_feature_names_out(self, input_features=None):
@@ -532,4 +544,3 @@ def _apply_edit(X, mean, left, right, alpha):
         np.matmul(coords, left_t, out=centred)
         block -= centred
     return X
-

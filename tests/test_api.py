@@ -55,7 +55,8 @@ def test_copy_false_transforms_in_place(rng, dtype, order):
 
 
 @pytest.mark.parametrize(
-    "dtype, out", [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)]
+    "dtype, out",
+    [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64)],
 )
 def test_output_dtype(rng, dtype, out):
     X = (rng.normal(size=(60, 3)) * 10).astype(dtype)

@@ -200,9 +200,10 @@ def test_float32_large_offset_keeps_guarantee(rng):
     X_new = est.transform(X32)
     assert X_new.dtype == np.float32
     assert est.mean_.dtype == np.float64 and est.proj_left_.dtype == np.float64
-    ratio = np.abs(weighted_cov(X_new, one_hot(z))).max() / np.abs(
-        weighted_cov(X32, one_hot(z))
-    ).max()
+    ratio = (
+        np.abs(weighted_cov(X_new, one_hot(z))).max()
+        / np.abs(weighted_cov(X32, one_hot(z))).max()
+    )
     assert ratio < 1e-5
 
 

@@ -62,7 +62,9 @@ def test_oas_matches_scikit_learn(rng):
     S = np.cov(X, rowvar=False, bias=True)
     ours = oas_shrinkage(xp, S, 40)
     assert 0 < ours < 1
-    np.testing.assert_allclose(ours, OAS(assume_centered=False).fit(X).shrinkage_, rtol=0.05)
+    np.testing.assert_allclose(
+        ours, OAS(assume_centered=False).fit(X).shrinkage_, rtol=0.05
+    )
 
 
 def test_default_tol_scales_with_size():

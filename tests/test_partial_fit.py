@@ -10,7 +10,9 @@ from leace_sklearn import LeaceTransformer
 def _fit_in_chunks(est, X, z, size, w=None):
     for start in range(0, X.shape[0], size):
         sl = slice(start, start + size)
-        est.partial_fit(X[sl], concept=z[sl], sample_weight=None if w is None else w[sl])
+        est.partial_fit(
+            X[sl], concept=z[sl], sample_weight=None if w is None else w[sl]
+        )
     return est
 
 

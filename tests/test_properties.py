@@ -1,7 +1,6 @@
 """Property-based tests of the guarantee (hypothesis draws shapes and data)."""
 
 import numpy as np
-import pytest
 from _helpers import leakage, one_hot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,7 +59,9 @@ def test_guarantee_holds(problem):
     again = est.transform(X_new)
     # Rounding errors are relative to the input's magnitude, not the output's.
     scale = np.abs(X).max()
-    assert np.abs(again - X_new).max() <= (1e-9 if X.dtype == np.float64 else 1e-4) * scale
+    assert (
+        np.abs(again - X_new).max() <= (1e-9 if X.dtype == np.float64 else 1e-4) * scale
+    )
 
 
 @SETTINGS

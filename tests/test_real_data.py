@@ -64,7 +64,9 @@ def test_adult_race_multiclass_rare_groups(adult):
 def test_adult_two_attributes_weighted(adult, method):
     X, sex, race, weight = adult
     concept = np.column_stack([sex, race])
-    eraser = LeaceTransformer(method=method).fit(X, concept=concept, sample_weight=weight)
+    eraser = LeaceTransformer(method=method).fit(
+        X, concept=concept, sample_weight=weight
+    )
     Z = np.column_stack([one_hot(sex), one_hot(race)])
     assert leakage(X, eraser.transform(X), Z, weight) < 1e-10
 
