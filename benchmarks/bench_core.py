@@ -25,9 +25,11 @@ Run ``python benchmarks/bench_core.py --help`` for the options;
 import argparse
 import copy
 import datetime
+import functools
 import gc
 import os
 import platform
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -123,7 +125,6 @@ def round_robin(contenders, repeat):
         for name in names[shift:] + names[:shift]:
             c = contenders[name]
             arg = c.setup() if c.setup is not None else None
-            gc.collect()
             gc.disable()
             try:
                 t0 = time.perf_counter()
@@ -217,9 +218,10 @@ def bench_config(X, z, k, repeat, with_reference):
     # Memory, outside the timed region.
     res["mem_fit"] = peak_extra_bytes(lambda: LeaceTransformer().fit(X, concept=z))
     res["mem_tr"] = peak_extra_bytes(lambda: model.transform(X))
-    Xc = X.copy()
-    res["mem_tr_inplace"] = peak_extra_bytes(lambda: model_inplace.transform(Xc))
-    del Xc
+    # The copy is made by partial(), before the measurement starts.
+    res["mem_tr_inplace"] = peak_extra_bytes(
+        functools.partial(model_inplace.transform, X.copy())
+    )
     return res
 
 
@@ -311,10 +313,10 @@ def machine_info(args):
         f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
         f"torch {torch.__version__}, concept-erasure "
         f"{getattr(concept_erasure, '__version__', _dist_version('concept-erasure'))}"
-        f", leace_sklearn {leace_sklearn.__version__}",
+        f", leace_sklearn {leace_sklearn.__version__} ({_git_revision()})",
         f"- threads: {args.threads} (threadpool_limits and torch.set_num_threads);"
-        f" repeat: {args.repeat} (configurations with n*d >= "
-        f"{args.large_size:.0e}: {args.large_repeat})",
+        f" repetitions: {args.repeat} (n*d <= {args.small_size:.0e}: "
+        f"{args.small_repeat}; n*d >= {args.large_size:.0e}: {args.large_repeat})",
         "- BLAS / OpenMP (threadpoolctl.threadpool_info()):",
     ]
     for lib in threadpool_info():
@@ -331,6 +333,29 @@ def machine_info(args):
     return "\n".join(lines)
 
 
+def _git_revision():
+    """Commit of the checkout the library was imported from, if any."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(leace_sklearn.__file__)))
+    try:
+        rev = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "leace_sklearn"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    return f"git {rev}" + (", library modified" if dirty else "")
+
+
 def _dist_version(name):
     try:
         from importlib.metadata import version
@@ -342,7 +367,7 @@ def _dist_version(name):
 
 def configurations(quick):
     if quick:
-        sizes = [(20_000, 64), (20_000, 256), (2_560, 256)]
+        sizes = [(20_000, 64), (2_560, 256)]
     else:
         sizes = [
             (100_000, 64),
@@ -392,14 +417,27 @@ def main(argv=None):
         "--large-repeat",
         type=int,
         default=None,
-        help="repetitions for configurations with n*d >= "
-        "--large-size (default: --repeat)",
+        help="repetitions for configurations with n*d >= --large-size "
+        "(default 3, to keep the full run under 15 minutes; quick: --repeat)",
     )
     parser.add_argument(
         "--large-size",
         type=float,
         default=5e7,
-        help="n*d from which --large-repeat applies",
+        help="n*d from which --large-repeat applies (default 5e7)",
+    )
+    parser.add_argument(
+        "--small-repeat",
+        type=int,
+        default=None,
+        help="repetitions for the cheap configurations, n*d <= --small-size, "
+        "whose millisecond timings are the noisiest (default 3 * --repeat)",
+    )
+    parser.add_argument(
+        "--small-size",
+        type=float,
+        default=2e7,
+        help="n*d up to which --small-repeat applies (default 2e7)",
     )
     parser.add_argument(
         "--accuracy-n",
@@ -418,7 +456,9 @@ def main(argv=None):
     if args.repeat is None:
         args.repeat = 3 if args.quick else 5
     if args.large_repeat is None:
-        args.large_repeat = args.repeat
+        args.large_repeat = args.repeat if args.quick else min(args.repeat, 3)
+    if args.small_repeat is None:
+        args.small_repeat = 3 * args.repeat
     if args.accuracy_n is None:
         args.accuracy_n = 10**5 if args.quick else 10**6
     with_reference = not args.no_reference and LeaceFitter is not None
@@ -437,6 +477,14 @@ def main(argv=None):
     return 0
 
 
+def repeats_for(n, d, args):
+    if n * d >= args.large_size:
+        return args.large_repeat
+    if n * d <= args.small_size:
+        return args.small_repeat
+    return args.repeat
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -444,6 +492,10 @@ def log(msg):
 def run(args, with_reference):
     rng = np.random.default_rng(args.seed)
     warm_up(with_reference)
+    # Move everything allocated so far (torch, scikit-learn, ...) out of the
+    # collector's reach, so that the collections between timings are cheap.
+    gc.collect()
+    gc.freeze()
     sizes, ks, dtypes = configurations(args.quick)
 
     fit_rows, tr_rows, ref_rows, mem_rows = [], [], [], []
@@ -462,7 +514,7 @@ def run(args, with_reference):
             for dtype in dtypes:
                 X = X64 if dtype == np.float64 else X64.astype(dtype)
                 name = np.dtype(dtype).name
-                repeat = args.large_repeat if n * d >= args.large_size else args.repeat
+                repeat = repeats_for(n, d, args)
                 log(f"n={n} d={d} k={k} {name} repeat={repeat} ...")
                 r = bench_config(X, z, k, repeat, with_reference)
                 t = r["t"]
@@ -611,7 +663,7 @@ def run(args, with_reference):
         + table(key + ["op", "extra MiB", "target MiB", "ok"], mem_rows),
         "## 5. accuracy: max |Cov(X', Z)| / max |Cov(X, Z)|\n\n"
         "Feature scales 1e-3..1e3 after a random mixing, offset of mean 1e4, "
-        "Z one-hot, covariances in float64 chunk by chunk. `max |corr|` is the "
+        "Z one-hot, covariances in float64 chunk by chunk. `max abs corr` is the "
         "largest |correlation| left between an output column and a concept "
         "column (informative, no target).\n\n"
         + table(
@@ -620,10 +672,10 @@ def run(args, with_reference):
                 "n",
                 "d",
                 "k",
-                "max|Cov(X,Z)|",
-                "max|Cov(X',Z)|",
+                "max abs Cov(X,Z)",
+                "max abs Cov(X',Z)",
                 "ratio",
-                "max |corr|",
+                "max abs corr",
                 "target",
                 "ok",
             ],

@@ -75,6 +75,81 @@ def _has_missing(values):
         return any(v is None or v != v for v in values)
 
 
+def _unique(values):
+    """``np.unique(values, return_inverse=True)``, by counting for small ints."""
+    if values.dtype.kind in "iub" and values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if hi - lo <= 4 * values.size + 1024:
+            shifted = values.astype(np.intp) - lo
+            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            lookup = np.cumsum(present) - 1
+            classes = (np.flatnonzero(present) + lo).astype(values.dtype)
+            return classes, lookup[shifted]
+    classes, codes = np.unique(values, return_inverse=True)
+    return classes, codes.ravel()
+
+
+class EncodedConcept:
+    """One batch of the concept, written into the statistics' buffer on demand.
+
+    Categorical columns are kept as integer codes and numeric ones as float64
+    values, so the one-hot matrix never exists beyond one chunk.
+
+    Attributes
+    ----------
+    n_columns : int
+        Number of encoded columns ``k``.
+    numeric : ndarray of bool of shape (k,)
+        True for numeric columns, the only ones shifted: an indicator is
+        exact in any float dtype and needs no shift.
+    """
+
+    def __init__(self, encoded, widths, kinds):
+        self._encoded = encoded
+        self._widths = widths
+        self._kinds = kinds
+        self.n_columns = int(sum(widths))
+        self.numeric = np.concatenate(
+            [np.full(w, k == NUMERIC) for w, k in zip(widths, kinds, strict=True)]
+        )
+
+    def head_mean(self, rows):
+        """Mean of the first ``rows`` rows (0 for indicator columns)."""
+        parts = []
+        for values, width, kind in zip(
+            self._encoded, self._widths, self._kinds, strict=True
+        ):
+            if kind == NUMERIC:
+                parts.append([float(np.mean(values[:rows]))])
+            else:
+                parts.append(np.zeros(width))
+        return np.concatenate(parts)
+
+    def fill(self, start, stop, out, shift):
+        """Write rows ``start:stop`` of ``Z - shift`` into ``out``."""
+        col = 0
+        for values, width, kind in zip(
+            self._encoded, self._widths, self._kinds, strict=True
+        ):
+            dest = out[:, col : col + width]
+            if kind == NUMERIC:
+                np.subtract(values[start:stop, None], shift[col], out=dest)
+            else:
+                np.equal(
+                    values[start:stop, None],
+                    np.arange(width)[None, :],
+                    out=dest,
+                    casting="unsafe",
+                )
+            col += width
+
+    def dense(self):
+        """The whole ``Z`` as a float64 array (for tests and small data)."""
+        out = np.empty((len(self._encoded[0]), self.n_columns))
+        self.fill(0, out.shape[0], out, np.zeros(self.n_columns))
+        return out
+
+
 class ConceptEncoder:
     """Encodes concept batches consistently across ``partial_fit`` calls.
 
@@ -111,8 +186,8 @@ class ConceptEncoder:
         -------
         new : ConceptEncoder
             The encoder after this batch (``self`` is left unchanged).
-        encode : callable
-            ``encode(start, stop)`` gives rows of Z, float64.
+        encoded : EncodedConcept
+            Writes rows of ``Z`` for the statistics.
         positions : ndarray of int or None
             Where the previous layout's columns sit in the new one, or None
             when the layout did not change.
@@ -155,7 +230,7 @@ class ConceptEncoder:
                 classes.append(None)
                 continue
             try:
-                batch_classes, codes = np.unique(values, return_inverse=True)
+                batch_classes, codes = _unique(values)
                 merged = (
                     batch_classes if old is None else np.union1d(old, batch_classes)
                 )
@@ -181,19 +256,7 @@ class ConceptEncoder:
                     parts.append(off + np.searchsorted(cur, old))
             positions = np.concatenate(parts).astype(int)
 
-        widths = new.widths
-
-        def encode(start, stop):
-            blocks = []
-            for values, width, cls in zip(encoded, widths, classes, strict=True):
-                chunk = values[start:stop]
-                if cls is None:
-                    blocks.append(chunk[:, None])
-                else:
-                    blocks.append(chunk[:, None] == np.arange(width)[None, :])
-            return np.concatenate(blocks, axis=1, dtype=np.float64)
-
-        return new, encode, positions
+        return new, EncodedConcept(encoded, new.widths, kinds), positions
 
     def erased_columns(self, mean, variance):
         """Encoded columns whose span is erased.

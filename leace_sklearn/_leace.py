@@ -209,3 +209,62 @@ def erasure_factors(
     left = white.apply_pinv(basis) * (scale * mask)[:, None]
     right = (white.apply_t(basis) * (mask / scale)[:, None]).T
     return left, right
+
+
+def apply_edit(
+    xp,
+    X,
+    out,
+    left,
+    right,
+    *,
+    mean=None,
+    alpha=1.0,
+    check=None,
+    chunk_bytes=2**20,
+):
+    """``out = X - alpha * ((X - mean) @ right.T) @ left.T``, chunk by chunk.
+
+    Chunks are small enough to stay in cache, so the whole edit costs about
+    one read of ``X`` and one write of ``out`` (which may be ``X`` itself).
+    The factors are cast to ``X``'s dtype; centring before the product keeps
+    float32 data with a large offset accurate. ``check(chunk)``, if given, is
+    called on every input chunk before it is used.
+    """
+    n, d = X.shape
+    dtype = X.dtype
+    rank = left.shape[1]
+    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * _itemsize(dtype))))))
+    if rank:
+        right_t = xp.astype(right.T, dtype)
+        left_t = xp.astype(alpha * left.T, dtype)
+        buf = xp.empty((rows, d), dtype=dtype, device=_device(X))
+    mean = None if mean is None else xp.astype(mean, dtype)
+    numpy = is_numpy_namespace(xp)
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = X[start:stop, ...]
+        if check is not None:
+            check(block)
+        if rank == 0 or alpha == 0:
+            if out is not X:
+                out[start:stop, ...] = block
+            continue
+        centred = buf[: stop - start, ...]
+        if mean is None:
+            coords = block @ right_t
+        elif numpy:
+            np.subtract(block, mean, out=centred)
+            coords = centred @ right_t
+        else:
+            coords = (block - mean) @ right_t
+        if numpy:
+            np.matmul(coords, left_t, out=centred)
+            np.subtract(block, centred, out=out[start:stop])
+        else:
+            out[start:stop, ...] = block - coords @ left_t
+    return out
+
+
+def _itemsize(dtype):
+    return 8 if "64" in str(dtype) else (4 if "32" in str(dtype) else 2)

@@ -23,10 +23,15 @@ import numpy as np
 from array_api_compat import device as _device
 from array_api_compat import is_numpy_namespace
 
-# Each chunk of [x | z | 1] handed to the Gram product is at most this large:
-# big enough for BLAS to run at full speed, small enough that fit never holds
-# more than a few tens of MiB beyond the caller's data.
-CHUNK_BYTES = 16 * 2**20
+# Chunks of [x | z | 1] for the Gram product: about the size of a core's
+# cache, so that shifting a chunk and multiplying it cost one pass over X, but
+# at least a few times wider than tall (a rank-m update of a p x p result is
+# efficient only when m is not much smaller than p), and never more than
+# CHUNK_BYTES, so that fit needs little memory beyond the caller's data.
+CACHE_BYTES = 2 * 2**20
+CHUNK_BYTES = 32 * 2**20
+# The shift only needs to be near the mean: a few rows estimate it well.
+SHIFT_ROWS = 1024
 
 
 @dataclass
@@ -53,9 +58,11 @@ class Moments:
 
 
 def chunk_rows(n_cols, itemsize, n_rows):
-    """Rows per chunk so that one chunk of ``n_cols`` columns fits the budget."""
-    rows = CHUNK_BYTES // max(1, n_cols * itemsize)
-    return int(max(1, min(n_rows, max(rows, 256))))
+    """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``)."""
+    row_bytes = max(1, n_cols * itemsize)
+    rows = max(CACHE_BYTES // row_bytes, 4 * n_cols)
+    rows = min(rows, CHUNK_BYTES // row_bytes)
+    return int(max(1, min(n_rows, rows)))
 
 
 def _subtract_into(xp, out, a, b):
@@ -67,7 +74,7 @@ def _subtract_into(xp, out, a, b):
         out[...] = a - b
 
 
-def batch_moments(xp, X, concept, weights, *, n_concept, shift=None):
+def batch_moments(xp, X, concept, weights, *, shift=None):
     """Moments of one batch, computed chunk by chunk.
 
     Parameters
@@ -77,45 +84,45 @@ def batch_moments(xp, X, concept, weights, *, n_concept, shift=None):
     X : array of shape (n, d)
         Features, float32 or float64. The Gram products run in this dtype;
         the chunk results are summed in float64.
-    concept : callable
-        ``concept(start, stop)`` returns the rows ``start:stop`` of the encoded
-        concept, an array of shape (stop - start, n_concept).
+    concept : object
+        The encoded concept of the batch, with attributes ``n_columns`` (k)
+        and ``numeric`` (bool mask of the columns that may be shifted) and
+        methods ``head_mean(rows)`` and ``fill(start, stop, out, shift)``
+        (see ``_concept.EncodedConcept``).
     weights : array of shape (n,) or None
         Non-negative sample weights; None means all ones.
-    n_concept : int
-        Number of encoded concept columns ``k``.
     shift : array of shape (d + k,) or None
         A float64 value close to the mean, subtracted before the products to
-        avoid cancellation. None uses the mean of the first chunk.
+        avoid cancellation. None uses the mean of the first rows.
 
     Returns
     -------
     moments : Moments
     """
     n, d = X.shape
-    p = d + n_concept
+    p = d + concept.n_columns
     dtype = X.dtype
     f64 = xp.float64
     rows = chunk_rows(p + 1, 8 if dtype == f64 else 4, n)
     buf = xp.empty((rows, p + 1), dtype=dtype, device=_device(X))
     gram = None
     sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
+    head = min(n, SHIFT_ROWS)
+    if shift is None:
+        shift_x = xp.sum(X[:head, ...], axis=0, dtype=f64) / head
+        shift = xp.concat([shift_x, xp.asarray(concept.head_mean(head))])
+    # The shift used for X is the one rounded to X's dtype, and indicator
+    # columns are never shifted; the bookkeeping uses exactly those values.
+    numeric = xp.asarray(concept.numeric)
+    shift_x = xp.astype(xp.astype(shift[:d], dtype), f64)
+    shift_z = xp.where(numeric, shift[d:], 0.0)
+    shift = xp.concat([shift_x, shift_z])
+    shift_x_c = xp.astype(shift_x, dtype)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start, ...]
-        Z = concept(start, stop)
-        if shift is None:
-            shift = xp.concat(
-                [
-                    xp.sum(X[start:stop, ...], axis=0, dtype=f64),
-                    xp.sum(xp.astype(Z, f64), axis=0),
-                ]
-            ) / float(stop - start)
-            # The shift actually used is the one rounded to the data's dtype.
-            shift = xp.astype(xp.astype(shift, dtype), f64)
-        shift_c = xp.astype(shift, dtype)
-        _subtract_into(xp, block[:, :d], X[start:stop, ...], shift_c[:d])
-        _subtract_into(xp, block[:, d:p], xp.astype(Z, dtype), shift_c[d:])
+        _subtract_into(xp, block[:, :d], X[start:stop, ...], shift_x_c)
+        concept.fill(start, stop, block[:, d:p], shift_z)
         block[:, p] = 1
         if sqrt_w is not None:
             block *= sqrt_w[start:stop, None]

@@ -17,12 +17,8 @@ from sklearn.utils.validation import (
 )
 
 from ._concept import ConceptEncoder
-from ._leace import erasure_factors
+from ._leace import apply_edit, erasure_factors
 from ._stats import batch_moments, embed_moments, merge_moments
-
-# transform works on chunks small enough to stay in cache, so that centring
-# a chunk and subtracting its edit cost no extra pass over memory.
-_TRANSFORM_CHUNK_BYTES = 2**20
 
 
 class LeaceTransformer(TransformerMixin, BaseEstimator):
@@ -147,6 +143,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.metrics import balanced_accuracy_score
     >>> from leace_sklearn import LeaceTransformer
     >>> rng = np.random.default_rng(0)
     >>> z = rng.integers(0, 2, size=500)
@@ -155,9 +152,15 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     >>> X_erased = eraser.transform(X)
     >>> eraser.rank_
     1
-    >>> probe = LogisticRegression().fit(X_erased, z)
-    >>> bool(np.abs(probe.coef_).max() < 1e-8)
+
+    After erasure both classes have the same mean, so a linear probe learns
+    nothing and scores at chance:
+
+    >>> bool(np.allclose(X_erased[z == 0].mean(0), X_erased[z == 1].mean(0)))
     True
+    >>> probe = LogisticRegression().fit(X_erased, z)
+    >>> float(balanced_accuracy_score(z, probe.predict(X_erased)))
+    0.5
     """
 
     _parameter_constraints = {
@@ -285,7 +288,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
             )
         encoder = ConceptEncoder() if first else self._encoder
-        encoder, encode, positions = encoder.update(raw_concept, n_samples)
+        encoder, encoded, positions = encoder.update(raw_concept, n_samples)
         d = X_num.shape[1]
 
         previous = None if first else self._moments
@@ -299,9 +302,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             batch = batch_moments(
                 xp_numpy,
                 X_num,
-                encode,
+                encoded,
                 weights,
-                n_concept=encoder.n_columns,
                 shift=None if previous is None else previous.mean,
             )
         if not np.all(np.isfinite(batch.comoment)):
@@ -441,25 +443,38 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             number of concept columns.
         """
         check_is_fitted(self)
+        # Finiteness is checked chunk by chunk inside the edit, while each
+        # chunk is in cache, instead of in an extra pass over X.
         if self.concept_columns is None:
             X = validate_data(
-                self, X, reset=False, dtype=[np.float64, np.float32], copy=self.copy
+                self,
+                X,
+                reset=False,
+                dtype=[np.float64, np.float32],
+                copy=False,
+                ensure_all_finite=False,
             )
+            in_place = not self.copy and X.flags.writeable
         else:
             validate_data(self, X, reset=False, skip_check_array=True)
             rest, _ = _take_columns(X, self._concept_positions(X))
-            # Dropping columns may return a view of the caller's data: copy.
             X = check_array(
-                rest, dtype=[np.float64, np.float32], copy=True, input_name="X"
+                rest,
+                dtype=[np.float64, np.float32],
+                ensure_all_finite=False,
+                input_name="X",
             )
-        if not X.flags.writeable:  # e.g. a read-only memmap with copy=False
-            X = X.copy()
-        return _apply_edit(
+            in_place = False
+        out = X if in_place else np.empty_like(X)
+        return apply_edit(
+            xp_numpy,
             X,
-            self.mean_ if self.affine else None,
+            out,
             self.proj_left_,
             self.proj_right_,
-            self.alpha,
+            mean=self.mean_ if self.affine else None,
+            alpha=self.alpha,
+            check=_check_finite_chunk,
         )
 
     def get_feature_names_out(self, input_features=None):
@@ -520,27 +535,8 @@ def _take_columns(X, positions):
     return X[:, mask], X[:, positions]
 
 
-def _apply_edit(X, mean, left, right, alpha):
-    """``X - alpha * ((X - mean) @ right.T) @ left.T``, in place, by chunks."""
-    if left.shape[1] == 0 or alpha == 0:
-        return X
-    dtype = X.dtype
-    right_t = np.ascontiguousarray(right.T, dtype=dtype)
-    left_t = np.ascontiguousarray((alpha * left).T, dtype=dtype)
-    mean = None if mean is None else mean.astype(dtype)
-    n, d = X.shape
-    rows = max(64, min(n, _TRANSFORM_CHUNK_BYTES // max(1, d * dtype.itemsize)))
-    buf = np.empty((rows, d), dtype=dtype)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        block = X[start:stop]
-        centred = buf[: stop - start]
-        if mean is None:
-            coords = block @ right_t
-        else:
-            # Centring first keeps float32 data with a large offset exact.
-            np.subtract(block, mean, out=centred)
-            coords = centred @ right_t
-        np.matmul(coords, left_t, out=centred)
-        block -= centred
-    return X
+def _check_finite_chunk(chunk):
+    # A sum is one cheap pass over a chunk in cache; it overflows only for
+    # huge finite values, and then the exact check below decides.
+    if not np.isfinite(chunk.sum()):
+        assert_all_finite(chunk, input_name="X")

@@ -6,15 +6,16 @@ import pytest
 from _helpers import weighted_cov
 
 from leace_sklearn import _stats
+from leace_sklearn._concept import NUMERIC, EncodedConcept
 from leace_sklearn._stats import batch_moments, embed_moments, merge_moments
 
 
 def _moments(V, w=None, d=None, shift=None):
     d = V.shape[1] - 2 if d is None else d
     X, Z = V[:, :d], V[:, d:].astype(np.float64)
-    return batch_moments(
-        xp, X, lambda a, b: Z[a:b], w, n_concept=Z.shape[1], shift=shift
-    )
+    k = Z.shape[1]
+    concept = EncodedConcept([Z[:, j] for j in range(k)], [1] * k, [NUMERIC] * k)
+    return batch_moments(xp, X, concept, w, shift=shift)
 
 
 def _reference(V, w=None):
@@ -67,6 +68,17 @@ def test_float32_large_offset_no_cancellation(rng):
     _, mean, comoment = _reference(V32)
     np.testing.assert_allclose(m.mean, mean, rtol=1e-9)
     np.testing.assert_allclose(m.comoment, comoment, rtol=1e-4)
+
+
+def test_one_hot_columns_are_exact_in_float32(rng):
+    """Indicator columns are written unshifted: 0 and 1 are exact."""
+    X = (rng.normal(size=(500, 3)) + 1e3).astype(np.float32)
+    codes = rng.integers(0, 3, size=500)
+    concept = EncodedConcept([codes], [3], ["categorical"])
+    m = batch_moments(xp, X, concept, None)
+    counts = np.bincount(codes, minlength=3)
+    np.testing.assert_array_equal(m.mean[3:] * 500, counts)
+    np.testing.assert_array_equal(concept.dense(), np.eye(3)[codes])
 
 
 def test_embed_moments_inserts_zero_columns(rng):
