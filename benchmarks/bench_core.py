@@ -305,8 +305,9 @@ def machine_info(args):
                     break
     except OSError:
         pass
+    now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     lines = [
-        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- started: {now}",
         f"- platform: {platform.platform()}; CPU: {cpu}; "
         f"os.cpu_count(): {os.cpu_count()}",
         f"- python {platform.python_version()}, numpy {np.__version__}, "
@@ -490,6 +491,9 @@ def log(msg):
 
 
 def run(args, with_reference):
+    # The header describes the code as imported now, at the start of the run.
+    header = machine_info(args)
+    revision = _git_revision()
     rng = np.random.default_rng(args.seed)
     warm_up(with_reference)
     # Move everything allocated so far (torch, scikit-learn, ...) out of the
@@ -627,7 +631,7 @@ def run(args, with_reference):
     key = ["n", "d", "k", "dtype"]
     parts = [
         "# LeaceTransformer core benchmark",
-        machine_info(args),
+        header,
         "## 1. fit time / `X.T @ X` time (SYRK on the same array)\n\n"
         + table(
             key + ["repeat", "fit ms", "X.T@X ms", "ratio", "target", "ok"], fit_rows
@@ -683,6 +687,12 @@ def run(args, with_reference):
         ),
         f"**{n_ok} of {n_checks} checks met their target.**",
     ]
+    if _git_revision() != revision:
+        parts.insert(
+            2,
+            f"**Warning: the library's checkout changed during the run (now "
+            f"{_git_revision()}); the numbers are for {revision}.**",
+        )
     return parts
 
 
