@@ -389,42 +389,39 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             )
         return positions
 
+    def _features(self, X, *, reset):
+        """Validate X; return the features to erase and the concept columns.
+
+        The concept columns are None unless ``concept_columns`` is set. Values
+        are not checked for finiteness here: fit checks the statistics and
+        transform each chunk, to avoid an extra pass over X.
+        """
+        kwargs = dict(dtype=[np.float64, np.float32], ensure_all_finite=False)
+        if self.concept_columns is None:
+            return validate_data(self, X, reset=reset, copy=False, **kwargs), None
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        rest, raw = _take_columns(X, self._concept_positions(X))
+        return check_array(rest, copy=False, input_name="X", **kwargs), raw
+
     def _split_concept(self, X, y, concept, *, reset):
         """Validate X; return the features to erase, the concept and its source."""
-        if self.concept_columns is None:
-            X_num = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float64, np.float32],
-                copy=False,
-                ensure_all_finite=False,
-            )
+        X_num, columns = self._features(X, reset=reset)
+        if columns is not None:
             if concept is not None:
-                return X_num, concept, "concept"
-            if y is not None:
-                return X_num, y, "y"
-            raise ValueError(
-                "LeaceTransformer requires y to be passed, but the target y is "
-                "None and no concept was given: pass fit(X, concept=z), set "
-                "concept_columns, or pass the concept as y."
-            )
+                raise ValueError(
+                    "concept was passed to fit but concept_columns is set; use "
+                    "one of the two."
+                )
+            return X_num, columns, "concept_columns"
         if concept is not None:
-            raise ValueError(
-                "concept was passed to fit but concept_columns is set; use one "
-                "of the two."
-            )
-        validate_data(self, X, reset=reset, skip_check_array=True)
-        positions = self._concept_positions(X)
-        rest, raw = _take_columns(X, positions)
-        X_num = check_array(
-            rest,
-            dtype=[np.float64, np.float32],
-            copy=False,
-            ensure_all_finite=False,
-            input_name="X",
+            return X_num, concept, "concept"
+        if y is not None:
+            return X_num, y, "y"
+        raise ValueError(
+            "LeaceTransformer requires y to be passed, but the target y is "
+            "None and no concept was given: pass fit(X, concept=z), set "
+            "concept_columns, or pass the concept as y."
         )
-        return X_num, raw, "concept_columns"
 
     def transform(self, X):
         """Erase the concept from ``X``.
@@ -443,28 +440,16 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             number of concept columns.
         """
         check_is_fitted(self)
-        # Finiteness is checked chunk by chunk inside the edit, while each
-        # chunk is in cache, instead of in an extra pass over X.
-        if self.concept_columns is None:
-            X = validate_data(
-                self,
-                X,
-                reset=False,
-                dtype=[np.float64, np.float32],
-                copy=False,
-                ensure_all_finite=False,
-            )
-            in_place = not self.copy and X.flags.writeable
-        else:
-            validate_data(self, X, reset=False, skip_check_array=True)
-            rest, _ = _take_columns(X, self._concept_positions(X))
-            X = check_array(
-                rest,
-                dtype=[np.float64, np.float32],
-                ensure_all_finite=False,
-                input_name="X",
-            )
-            in_place = False
+        given = X
+        X, columns = self._features(X, reset=False)
+        # Only a NumPy array the caller handed over whole may be overwritten
+        # (never, say, the buffer behind a DataFrame).
+        in_place = (
+            not self.copy
+            and X is given
+            and isinstance(given, np.ndarray)
+            and X.flags.writeable
+        )
         out = X if in_place else np.empty_like(X)
         return apply_edit(
             xp_numpy,

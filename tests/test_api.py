@@ -181,3 +181,20 @@ def test_fitted_attributes_are_float64_numpy(rng):
     out = est.transform(X.astype(np.float32))
     formula = X - ((X - est.mean_) @ est.proj_right_.T) @ est.proj_left_.T
     np.testing.assert_allclose(out, formula, rtol=1e-4, atol=1e-4)
+
+
+def test_copy_false_never_writes_into_a_dataframe(rng):
+    pd = pytest.importorskip("pandas")
+    X, z = make_concept_data(rng, n=60, d=3, k=2)
+    frame = pd.DataFrame(X.copy())
+    est = LeaceTransformer(copy=False).fit(frame, concept=z)
+    out = est.transform(frame)
+    np.testing.assert_array_equal(frame.to_numpy(), X)
+    assert not np.allclose(out, X)
+
+
+def test_copy_false_with_read_only_array(rng):
+    X, z = make_concept_data(rng, n=60, d=3, k=2)
+    X.setflags(write=False)
+    out = LeaceTransformer(copy=False).fit(X, concept=z).transform(X)
+    assert out is not X and not np.allclose(out, X)
