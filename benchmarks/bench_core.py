@@ -320,6 +320,13 @@ def machine_info(args):
         f"{args.small_repeat}; n*d >= {args.large_size:.0e}: {args.large_repeat})",
         "- BLAS / OpenMP (threadpoolctl.threadpool_info()):",
     ]
+    if args.large_repeat < args.repeat:
+        lines.insert(
+            -1,
+            f"- note: the largest configurations (n*d >= {args.large_size:.0e}) "
+            f"use {args.large_repeat} repetitions instead of {args.repeat}, to "
+            "keep the full run under 15 minutes.",
+        )
     for lib in threadpool_info():
         keys = (
             "user_api",

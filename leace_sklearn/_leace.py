@@ -37,12 +37,13 @@ def default_tol(n_features, n_concept):
 def oas_shrinkage(xp, cov, n_samples):
     """Oracle Approximating Shrinkage intensity of Chen et al. (2010), eq. 23.
 
-    Returns ``rho`` in [0, 1] for the estimate
-    ``(1 - rho) * cov + rho * trace(cov) / d * I``.
+    ``cov`` is the covariance times ``n_samples`` (a co-moment matrix; the
+    intensity does not depend on that scale). Returns ``rho`` in [0, 1] for
+    the estimate ``(1 - rho) * cov + rho * trace(cov) / d * I``.
     """
     d = cov.shape[0]
-    tr = float(xp.sum(xp.linalg.diagonal(cov)))
-    tr2 = float(xp.sum(cov * cov))  # trace(cov @ cov), cov symmetric
+    tr = float(xp.sum(xp.linalg.diagonal(cov))) / n_samples
+    tr2 = float(xp.sum(cov * cov)) / n_samples**2  # trace(cov @ cov), symmetric
     num = (1.0 - 2.0 / d) * tr2 + tr**2
     den = (n_samples + 1.0 - 2.0 / d) * (tr2 - tr**2 / d)
     if den <= 0:
@@ -173,41 +174,38 @@ def erasure_factors(
     )
     if not keep or weight <= 0:
         return empty
-    sxz = xp.take(moments.comoment[:d, ...], xp.asarray(keep), axis=1) / weight
+    # Overall scale factors (such as 1 / weight) cancel in everything below:
+    # cutoffs are relative, and the correlation matrix is scale-free.
+    sxz = xp.take(moments.comoment[:d, ...], xp.asarray(keep), axis=1)
     if method == "orth":
         basis = _range_basis(xp, sxz, tol)
         return basis, basis.T
 
-    sxx = moments.comoment[:d, :d] / weight
+    mean = moments.mean[:d]
+    sxx = moments.comoment[:d, :d]
     if not affine:
-        mean = moments.mean[:d]
-        sxx = sxx + mean[:, None] * mean[None, :]
+        sxx = sxx + weight * (mean[:, None] * mean[None, :])
+    # A feature is constant when its spread is at the rounding level of its
+    # mean; it is left untouched by the eraser (decided before shrinkage,
+    # which would give it a variance of its own).
+    var = xp.linalg.diagonal(sxx) / weight
+    active = var > (16.0 * EPS * mean) ** 2
     if shrinkage is not None:
-        rho = (
-            oas_shrinkage(xp, sxx, weight) if shrinkage == "auto" else float(shrinkage)
-        )
+        rho = oas_shrinkage(xp, sxx, weight) if shrinkage == "auto" else shrinkage
         if rho > 0:
-            scale = float(xp.sum(xp.linalg.diagonal(sxx))) / d
-            sxx = (1.0 - rho) * sxx + (rho * scale) * _eye(xp, d, sxx)
+            trace = float(xp.sum(xp.linalg.diagonal(sxx)))
+            sxx = (1.0 - rho) * sxx + (rho * trace / d) * _eye(xp, d, sxx)
 
     # Standardise: makes every cutoff relative to each feature's own scale.
-    # A feature is constant when its spread is at the rounding level of its
-    # mean; it is left untouched by the eraser.
-    var = xp.linalg.diagonal(sxx)
-    active = var > (16.0 * EPS * moments.mean[:d]) ** 2
-    mask = xp.astype(active, xp.float64)
-    scale = xp.sqrt(xp.where(active, var, 1.0))
-    corr = sxx / (scale[:, None] * scale[None, :])
-    corr = (
-        corr * (mask[:, None] * mask[None, :])
-        + _eye(xp, d, corr) * (1.0 - mask)[None, :]
-    )
-    mz = (sxz / scale[:, None]) * mask[:, None]
-
+    scale = xp.sqrt(xp.where(active, xp.linalg.diagonal(sxx), 1.0))
+    inv = xp.where(active, 1.0 / scale, 0.0)
+    corr = sxx * (inv[:, None] * inv[None, :])
+    if not bool(xp.all(active)):
+        corr = corr + _eye(xp, d, corr) * xp.astype(~active, xp.float64)[None, :]
     white = _Whitening(xp, corr, tol)
-    basis = _range_basis(xp, white.apply(mz), tol)
-    left = white.apply_pinv(basis) * (scale * mask)[:, None]
-    right = (white.apply_t(basis) * (mask / scale)[:, None]).T
+    basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol)
+    left = white.apply_pinv(basis) * xp.where(active, scale, 0.0)[:, None]
+    right = (white.apply_t(basis) * inv[:, None]).T
     return left, right
 
 
@@ -221,7 +219,7 @@ def apply_edit(
     mean=None,
     alpha=1.0,
     check=None,
-    chunk_bytes=2**20,
+    chunk_bytes=2**18,
 ):
     """``out = X - alpha * ((X - mean) @ right.T) @ left.T``, chunk by chunk.
 

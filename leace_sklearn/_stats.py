@@ -58,11 +58,16 @@ class Moments:
 
 
 def chunk_rows(n_cols, itemsize, n_rows):
-    """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``)."""
+    """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``).
+
+    The rows are spread evenly over the chunks, so that no small last chunk
+    runs at a fraction of BLAS speed.
+    """
     row_bytes = max(1, n_cols * itemsize)
     rows = max(CACHE_BYTES // row_bytes, 4 * n_cols)
-    rows = min(rows, CHUNK_BYTES // row_bytes)
-    return int(max(1, min(n_rows, rows)))
+    rows = max(1, min(n_rows, rows, CHUNK_BYTES // row_bytes))
+    n_chunks = -(-n_rows // rows)
+    return int(-(-n_rows // n_chunks))
 
 
 def _subtract_into(xp, out, a, b):
@@ -103,8 +108,11 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     p = d + concept.n_columns
     dtype = X.dtype
     f64 = xp.float64
-    rows = chunk_rows(p + 1, 8 if dtype == f64 else 4, n)
-    buf = xp.empty((rows, p + 1), dtype=dtype, device=_device(X))
+    # Rows padded to a multiple of 64 bytes with zero columns: BLAS runs
+    # markedly faster on aligned rows than the extra columns cost.
+    width = -(-(p + 1) // 16) * 16
+    rows = chunk_rows(width, 8 if dtype == f64 else 4, n)
+    buf = xp.zeros((rows, width), dtype=dtype, device=_device(X))
     gram = None
     sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
     head = min(n, SHIFT_ROWS)
@@ -126,8 +134,11 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
         block[:, p] = 1
         if sqrt_w is not None:
             block *= sqrt_w[start:stop, None]
-        g = xp.astype(block.T @ block, f64)
-        gram = g if gram is None else gram + g
+        g = xp.astype((block.T @ block)[: p + 1, : p + 1], f64)
+        if gram is None:
+            gram = g
+        else:
+            gram += g
     # Every statistic, the weight sum included, comes from the same rounded
     # weights, so that the erasure is exact for the weighting it saw.
     weight = float(gram[p, p])

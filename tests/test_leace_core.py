@@ -60,8 +60,9 @@ def test_oas_matches_scikit_learn(rng):
 
     X = rng.normal(size=(40, 10)) @ rng.normal(size=(10, 10))
     S = np.cov(X, rowvar=False, bias=True)
-    ours = oas_shrinkage(xp, S, 40)
+    ours = oas_shrinkage(xp, S * 40, 40)  # takes the co-moment matrix
     assert 0 < ours < 1
+    assert oas_shrinkage(xp, S * 40 * 1e6, 40) == pytest.approx(ours, rel=1e-12)
     np.testing.assert_allclose(
         ours, OAS(assume_centered=False).fit(X).shrinkage_, rtol=0.05
     )
