@@ -198,3 +198,14 @@ def test_copy_false_with_read_only_array(rng):
     X.setflags(write=False)
     out = LeaceTransformer(copy=False).fit(X, concept=z).transform(X)
     assert out is not X and not np.allclose(out, X)
+
+
+def test_overflowing_statistics_ask_to_rescale(rng):
+    X, z = make_concept_data(rng, n=50, d=3, k=2)
+    with pytest.raises(ValueError, match="overflowed float64.*rescale X"):
+        LeaceTransformer().fit(X * 1e200, concept=z)
+    est = LeaceTransformer().fit(X, concept=z)
+    bad = X.copy()
+    bad[-1, -1] = -np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        est.transform(bad)
