@@ -27,6 +27,7 @@ import copy
 import datetime
 import functools
 import gc
+import hashlib
 import os
 import platform
 import subprocess
@@ -341,6 +342,18 @@ def machine_info(args):
     return "\n".join(lines)
 
 
+def _library_digest():
+    """Hash of the library's source files, to notice edits during the run."""
+    root = os.path.dirname(os.path.abspath(leace_sklearn.__file__))
+    digest = hashlib.sha256()
+    for folder, _, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as fh:
+                    digest.update(name.encode() + fh.read())
+    return digest.hexdigest()
+
+
 def _git_revision():
     """Commit of the checkout the library was imported from, if any."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(leace_sklearn.__file__)))
@@ -485,6 +498,16 @@ def main(argv=None):
     return 0
 
 
+def _slower_summary(ref_rows):
+    slow = [r for r in ref_rows if float(r[7]) < 1.0]
+    if not slow:
+        return "none."
+    items = ", ".join(
+        f"{r[4]} n={r[0]} d={r[1]} k={r[2]} {r[3]} ({r[7]})" for r in slow
+    )
+    return f"{len(slow)} of {len(ref_rows)}: {items}."
+
+
 def repeats_for(n, d, args):
     if n * d >= args.large_size:
         return args.large_repeat
@@ -501,6 +524,7 @@ def run(args, with_reference):
     # The header describes the code as imported now, at the start of the run.
     header = machine_info(args)
     revision = _git_revision()
+    digest = _library_digest()
     rng = np.random.default_rng(args.seed)
     warm_up(with_reference)
     # Move everything allocated so far (torch, scikit-learn, ...) out of the
@@ -662,6 +686,8 @@ def run(args, with_reference):
                 key + ["op", "theirs ms", "ours ms", "speed-up", "target", "ok"],
                 ref_rows,
             )
+            + "\n\nSlower than concept-erasure (speed-up < 1, never wanted): "
+            + _slower_summary(ref_rows)
         )
     else:
         parts.append(
@@ -694,11 +720,12 @@ def run(args, with_reference):
         ),
         f"**{n_ok} of {n_checks} checks met their target.**",
     ]
-    if _git_revision() != revision:
+    if _library_digest() != digest:
         parts.insert(
             2,
-            f"**Warning: the library's checkout changed during the run (now "
-            f"{_git_revision()}); the numbers are for {revision}.**",
+            f"**Warning: the library's source files changed during the run (now "
+            f"{_git_revision()}); the numbers are for the code imported at the "
+            f"start, {revision}.**",
         )
     return parts
 
