@@ -336,7 +336,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         return self
 
     def _factors(self, moments, encoder, d):
-        variance = np.diagonal(moments.comoment)[d:]
+        variance = np.diagonal(moments.comoment)[d:] / moments.weight
         keep = encoder.erased_columns(moments.mean[d:], variance)
         left, right = erasure_factors(
             xp_numpy,
