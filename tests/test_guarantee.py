@@ -165,20 +165,29 @@ def test_integer_weights_equal_repeated_rows(rng):
 
 
 def test_rare_class_and_weak_signal_are_erased(rng):
-    """Signals far below the reference's absolute svd_tol=0.01 are erased."""
+    """Signals far weaker than the strongest one are erased too.
+
+    A cutoff of 1e-2 (relative, or the reference's absolute svd_tol=0.01)
+    would skip the rare group and the weak attribute here.
+    """
     n = 40_000
-    z = np.zeros(n, dtype=int)
-    z[rng.choice(n, size=4, replace=False)] = 1  # p = 1e-4
+    rare = np.zeros(n, dtype=int)
+    rare[rng.choice(n, size=4, replace=False)] = 1  # p = 1e-4
+    weak = np.arange(n) % 2
+    strong = rng.integers(0, 2, size=n)
     X = rng.normal(size=(n, 5))
-    X[z == 1, 0] += 3.0
-    X[:, 1] += 1e-4 * rng.normal(size=n) + 1e-3 * (np.arange(n) % 2)
-    weak = (np.arange(n) % 2).astype(int)
-    concept = np.column_stack([z, weak])
-    est = LeaceTransformer().fit(X, concept=concept)
-    Z = np.column_stack([z, weak]).astype(float)
+    X[rare == 1, 0] += 3.0
+    X[:, 1] += 1e-3 * weak
+    X[:, 2] += 10.0 * strong
+    concept = np.column_stack([rare, weak, strong])
+    Z = concept.astype(float)
     assert leakage(X, X, Z) > 1e-3
-    assert est.rank_ == 2
+    est = LeaceTransformer().fit(X, concept=concept)
+    assert est.rank_ == 3
     assert leakage(X, est.transform(X), Z) < 1e-10
+    coarse = LeaceTransformer(tol=1e-2).fit(X, concept=concept)
+    assert coarse.rank_ < 3
+    assert leakage(X, coarse.transform(X), Z) > 1e-4
 
 
 @pytest.mark.parametrize("method", ["leace", "orth"])
