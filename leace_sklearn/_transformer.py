@@ -287,6 +287,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             weights = _check_sample_weight(
                 sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
             )
+            # Recent scikit-learn rejects this itself; older versions do not.
+            if not weights.sum() > 0:
+                raise ValueError(
+                    "sample_weight sums to zero; at least one non-zero weight "
+                    "is needed."
+                )
         encoder = ConceptEncoder() if first else self._encoder
         encoder, encoded, positions = encoder.update(raw_concept, n_samples)
         d = X_num.shape[1]
