@@ -242,7 +242,7 @@ def apply_edit(
     n, d = X.shape
     dtype = X.dtype
     rank = left.shape[1]
-    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * _itemsize(dtype))))))
+    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * dtype.itemsize)))))
     if rank:
         right_t = xp.astype(right.T, dtype)
         left_t = xp.astype(alpha * left.T, dtype)
@@ -277,7 +277,3 @@ def apply_edit(
         else:
             out[start:stop, ...] = block - coords @ left_t
     return out
-
-
-def _itemsize(dtype):
-    return 8 if "64" in str(dtype) else (4 if "32" in str(dtype) else 2)

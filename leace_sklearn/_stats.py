@@ -111,7 +111,7 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     # Rows padded to a multiple of 64 bytes with zero columns: BLAS runs
     # markedly faster on aligned rows than the extra columns cost.
     width = -(-(p + 1) // 16) * 16
-    rows = chunk_rows(width, 8 if dtype == f64 else 4, n)
+    rows = chunk_rows(width, dtype.itemsize, n)
     buf = xp.zeros((rows, width), dtype=dtype, device=_device(X))
     gram = None
     sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
