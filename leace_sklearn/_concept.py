@@ -9,6 +9,8 @@ into the layout; earlier rows had indicator 0, so the statistics stay exact.
 
 import numpy as np
 
+from ._leace import is_varying
+
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 
@@ -271,9 +273,7 @@ class ConceptEncoder:
             cols = np.arange(off, off + width)
             if cls is not None:
                 cols = np.delete(cols, int(np.argmax(mean[cols])))
-            eps = np.finfo(np.float64).eps
-            varying = variance[cols] > (16 * eps * mean[cols]) ** 2
-            keep.extend(cols[varying].tolist())
+            keep.extend(cols[is_varying(variance[cols], mean[cols])].tolist())
         return keep
 
     def classes_attribute(self):

@@ -26,7 +26,18 @@ import numpy as np
 from array_api_compat import device as _device
 from array_api_compat import is_numpy_namespace
 
+from ._stats import subtract_into
+
 EPS = float(np.finfo(np.float64).eps)
+
+
+def is_varying(variance, mean):
+    """True where a column's spread exceeds the rounding level of its mean.
+
+    A column whose variance is below that level is constant up to rounding:
+    it carries no signal and is never edited or erased.
+    """
+    return variance > (16.0 * EPS * mean) ** 2
 
 
 def default_tol(n_features, n_concept):
@@ -195,11 +206,9 @@ def erasure_factors(
     sxx = moments.comoment[:d, :d]
     if not affine:
         sxx = sxx + weight * (mean[:, None] * mean[None, :])
-    # A feature is constant when its spread is at the rounding level of its
-    # mean; it is left untouched by the eraser (decided before shrinkage,
-    # which would give it a variance of its own).
-    var = xp.linalg.diagonal(sxx) / weight
-    active = var > (16.0 * EPS * mean) ** 2
+    # Constant features are left untouched by the eraser (decided before
+    # shrinkage, which would give them a variance of their own).
+    active = is_varying(xp.linalg.diagonal(sxx) / weight, mean)
     if shrinkage is not None:
         rho = oas_shrinkage(xp, sxx, weight) if shrinkage == "auto" else shrinkage
         if rho > 0:
@@ -266,14 +275,12 @@ def apply_edit(
         centred = buf[: stop - start, ...]
         if mean is None:
             coords = block @ right_t
-        elif numpy:
-            np.subtract(block, mean, out=centred)
+        else:
+            subtract_into(xp, centred, block, mean)
             coords = centred @ right_t
-        else:
-            coords = (block - mean) @ right_t
         if numpy:
-            np.matmul(coords, left_t, out=centred)
-            np.subtract(block, centred, out=out[start:stop])
+            edit = np.matmul(coords, left_t, out=centred)
         else:
-            out[start:stop, ...] = block - coords @ left_t
+            edit = coords @ left_t
+        subtract_into(xp, out[start:stop, ...], block, edit)
     return out

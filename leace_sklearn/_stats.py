@@ -70,7 +70,8 @@ def chunk_rows(n_cols, itemsize, n_rows):
     return int(-(-n_rows // n_chunks))
 
 
-def _subtract_into(xp, out, a, b):
+def subtract_into(xp, out, a, b):
+    """``out[...] = a - b``, without a temporary where the namespace allows."""
     # NumPy can write the difference straight into the chunk buffer; the
     # generic path makes one chunk-sized temporary.
     if is_numpy_namespace(xp):
@@ -129,7 +130,7 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start, ...]
-        _subtract_into(xp, block[:, :d], X[start:stop, ...], shift_x_c)
+        subtract_into(xp, block[:, :d], X[start:stop, ...], shift_x_c)
         concept.fill(start, stop, block[:, d:p], shift_z)
         block[:, p] = 1
         if sqrt_w is not None:

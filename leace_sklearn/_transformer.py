@@ -358,42 +358,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
     def _concept_positions(self, X):
         """Integer positions of ``concept_columns`` in ``X``."""
-        cols = list(self.concept_columns)
-        n_features = _n_columns(X)
-        if not cols:
-            raise ValueError("concept_columns is empty; give at least one column.")
-        if all(isinstance(c, str) for c in cols):
-            names = getattr(X, "columns", None)
-            if names is None:
-                raise ValueError(
-                    "concept_columns holds column names, but X has no column "
-                    "names; pass a DataFrame or use integer positions."
-                )
-            names = [str(c) for c in names]
-            missing = [c for c in cols if c not in names]
-            if missing:
-                raise ValueError(f"concept_columns {missing} are not columns of X.")
-            positions = [names.index(c) for c in cols]
-        elif all(isinstance(c, Integral) and not isinstance(c, bool) for c in cols):
-            bad = [c for c in cols if not -n_features <= c < n_features]
-            if bad:
-                raise ValueError(
-                    f"concept_columns positions {bad} are out of range for X with "
-                    f"{n_features} columns."
-                )
-            positions = [int(c) % n_features for c in cols]
-        else:
-            raise TypeError(
-                "concept_columns must be all column names (str) or all integer "
-                f"positions, got {cols!r}."
-            )
-        if len(set(positions)) != len(positions):
-            raise ValueError(f"concept_columns has duplicate entries: {cols!r}.")
-        if len(positions) >= n_features:
-            raise ValueError(
-                "concept_columns covers every column of X; no features are left."
-            )
-        return positions
+        names = getattr(X, "columns", None)
+        names = None if names is None else [str(c) for c in names]
+        return _resolve_columns(self.concept_columns, names, _n_columns(X))
 
     def _features(self, X, *, reset):
         """Validate X; return the features to erase and the concept columns.
@@ -486,22 +453,56 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         names = _check_feature_names_in(self, input_features)
         if self.concept_columns is None:
             return names
-        drop = set(self._concept_positions_from_names(names))
+        drop = set(_resolve_columns(self.concept_columns, list(names), len(names)))
         return np.asarray(
             [n for i, n in enumerate(names) if i not in drop], dtype=object
         )
-
-    def _concept_positions_from_names(self, names):
-        cols = list(self.concept_columns)
-        if all(isinstance(c, str) for c in cols):
-            return [list(names).index(c) for c in cols]
-        return [int(c) % len(names) for c in cols]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self.concept_columns is None
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _resolve_columns(columns, names, n_features):
+    """Integer positions of ``columns`` (all names or all integers).
+
+    ``names`` are the column names, or None when the data has none.
+    """
+    cols = list(columns)
+    if not cols:
+        raise ValueError("concept_columns is empty; give at least one column.")
+    if all(isinstance(c, str) for c in cols):
+        if names is None:
+            raise ValueError(
+                "concept_columns holds column names, but X has no column "
+                "names; pass a DataFrame or use integer positions."
+            )
+        missing = [c for c in cols if c not in names]
+        if missing:
+            raise ValueError(f"concept_columns {missing} are not columns of X.")
+        positions = [names.index(c) for c in cols]
+    elif all(isinstance(c, Integral) and not isinstance(c, bool) for c in cols):
+        bad = [c for c in cols if not -n_features <= c < n_features]
+        if bad:
+            raise ValueError(
+                f"concept_columns positions {bad} are out of range for X with "
+                f"{n_features} columns."
+            )
+        positions = [int(c) % n_features for c in cols]
+    else:
+        raise TypeError(
+            "concept_columns must be all column names (str) or all integer "
+            f"positions, got {cols!r}."
+        )
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"concept_columns has duplicate entries: {cols!r}.")
+    if len(positions) >= n_features:
+        raise ValueError(
+            "concept_columns covers every column of X; no features are left."
+        )
+    return positions
 
 
 def _n_columns(X):
