@@ -7,9 +7,16 @@ unique values as classes. A category first seen in a later batch is inserted
 into the layout; earlier rows had indicator 0, so the statistics stay exact.
 """
 
+import warnings
+
 import numpy as np
 
 from ._leace import is_varying
+
+# A float column with at most this many distinct integer values looks like a
+# label stored as float (e.g. codes in a float array); encoded as one number,
+# a multiclass label is only partly erased, so the user is warned.
+LABEL_LIKE_MAX_VALUES = 20
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -19,8 +26,18 @@ def _is_pandas(obj, name):
     return type(obj).__module__.startswith("pandas") and type(obj).__name__ == name
 
 
+def _is_polars(obj, name):
+    return type(obj).__module__.startswith("polars") and type(obj).__name__ == name
+
+
 def _columns(concept):
     """Split a 1-D or 2-D concept into 1-D NumPy columns; report the ndim."""
+    # polars columns convert one by one without pandas or pyarrow: strings
+    # and categoricals become object arrays, integers with nulls float NaN.
+    if _is_polars(concept, "DataFrame"):
+        return [s.to_numpy() for s in concept.iter_columns()], 2
+    if _is_polars(concept, "Series"):
+        return [concept.to_numpy()], 1
     if _is_pandas(concept, "DataFrame"):
         cols = [_series_values(concept.iloc[:, j]) for j in range(concept.shape[1])]
         return cols, 2
@@ -62,6 +79,27 @@ def _kind(values):
     if values.dtype.kind == "c":
         raise TypeError("concept must be real-valued or categorical, got complex.")
     return CATEGORICAL
+
+
+def _warn_if_label_like(values, j):
+    """Warn when a numeric column looks like integer class codes."""
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        return
+    if not np.array_equal(values, np.round(values)):
+        return
+    n_values = len(np.unique(values))
+    # Two values span the same direction encoded either way.
+    if 2 < n_values <= LABEL_LIKE_MAX_VALUES:
+        warnings.warn(
+            f"concept column {j} holds floats with only {n_values} distinct "
+            "integer values; it is erased as one number (its linear trend), "
+            f"not as {n_values} classes, so a linear probe may still tell the "
+            "classes apart. If it is a label, pass it as integers or strings "
+            "(e.g. concept=z.astype(int)); if it is a quantity, ignore this "
+            "warning.",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _has_missing(values):
@@ -221,6 +259,10 @@ class ConceptEncoder:
                     f"concept column {j} contains NaN, infinity or None; drop or "
                     "impute those rows first."
                 )
+        if self.kinds is None:
+            for j, (values, kind) in enumerate(zip(columns, kinds, strict=True)):
+                if kind == NUMERIC:
+                    _warn_if_label_like(values, j)
 
         encoded, classes = [], []
         old_classes = self.classes or [None] * len(columns)

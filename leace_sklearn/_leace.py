@@ -26,7 +26,7 @@ import numpy as np
 from array_api_compat import device as _device
 from array_api_compat import is_numpy_namespace
 
-from ._stats import subtract_into
+from ._stats import dense_rows, subtract_into
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -260,12 +260,12 @@ def apply_edit(
             # (6x slower); a zero second direction changes nothing.
             right_t = xp.concat([right_t, xp.zeros_like(right_t)], axis=1)
             left_t = xp.concat([left_t, xp.zeros_like(left_t)], axis=0)
-        buf = xp.empty((rows, d), dtype=dtype, device=_device(X))
+        buf = xp.empty((rows, d), dtype=dtype, device=_device(out))
     mean = None if mean is None else xp.astype(mean, dtype)
     numpy = is_numpy_namespace(xp)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
-        block = X[start:stop, ...]
+        block = dense_rows(X, start, stop)
         if check is not None:
             check(block)
         if rank == 0 or alpha == 0:

@@ -70,6 +70,16 @@ def chunk_rows(n_cols, itemsize, n_rows):
     return int(-(-n_rows // n_chunks))
 
 
+def dense_rows(X, start, stop):
+    """Rows ``start:stop`` of ``X`` as a dense array.
+
+    A scipy.sparse matrix (CSR, for cheap row slices) is densified one chunk
+    at a time, so that sparse input never costs an n x d dense copy.
+    """
+    rows = X[start:stop, ...]
+    return rows.toarray() if hasattr(rows, "toarray") else rows
+
+
 def subtract_into(xp, out, a, b):
     """``out[...] = a - b``, without a temporary where the namespace allows."""
     # NumPy can write the difference straight into the chunk buffer; the
@@ -88,8 +98,9 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     xp : namespace
         Array-API namespace of ``X``.
     X : array of shape (n, d)
-        Features, float32 or float64. The Gram products run in this dtype;
-        the chunk results are summed in float64.
+        Features, float32 or float64, or a scipy.sparse CSR matrix (NumPy
+        only). The Gram products run in this dtype; the chunk results are
+        summed in float64.
     concept : object
         The encoded concept of the batch, with attributes ``n_columns`` (k)
         and ``numeric`` (bool mask of the columns that may be shifted) and
@@ -113,12 +124,13 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     # markedly faster on aligned rows than the extra columns cost.
     width = -(-(p + 1) // 16) * 16
     rows = chunk_rows(width, dtype.itemsize, n)
-    buf = xp.zeros((rows, width), dtype=dtype, device=_device(X))
+    dev = None if hasattr(X, "toarray") else _device(X)
+    buf = xp.zeros((rows, width), dtype=dtype, device=dev)
     gram = None
     sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
     head = min(n, SHIFT_ROWS)
     if shift is None:
-        shift_x = xp.sum(X[:head, ...], axis=0, dtype=f64) / head
+        shift_x = xp.sum(dense_rows(X, 0, head), axis=0, dtype=f64) / head
         shift = xp.concat([shift_x, xp.asarray(concept.head_mean(head))])
     # The shift used for X is the one rounded to X's dtype, and indicator
     # columns are never shifted; the bookkeeping uses exactly those values.
@@ -130,7 +142,7 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start, ...]
-        subtract_into(xp, block[:, :d], X[start:stop, ...], shift_x_c)
+        subtract_into(xp, block[:, :d], dense_rows(X, start, stop), shift_x_c)
         concept.fill(start, stop, block[:, d:p], shift_z)
         block[:, p] = 1
         if sqrt_w is not None:

@@ -5,6 +5,8 @@ from numbers import Integral, Real
 
 import array_api_compat.numpy as xp_numpy
 import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
@@ -71,15 +73,22 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
     concept_columns : list of str or int, default=None
         Columns of ``X`` (names of a DataFrame's columns, or integer
-        positions) that hold the concept. They are used as the concept at
-        fit time, removed from the output and from
-        :meth:`get_feature_names_out`, and ignored at transform time (they
-        must still be present, so that ``X`` has ``n_features_in_`` columns).
+        positions) that hold the concept; they may have any dtype (strings,
+        categoricals) even when the other columns are numeric. They are used
+        as the concept at fit time (one column is one concept, several are
+        erased together) and removed from the output and from
+        :meth:`get_feature_names_out`. At transform time they are ignored
+        and may be absent: a DataFrame without them must have the remaining
+        columns in their fitted order, an array without them
+        ``n_features_in_ - len(concept_columns)`` columns. Columns taken
+        from a float array are floats, hence numeric concepts; pass a label
+        as ``concept=`` with an integer or string dtype instead.
 
     copy : bool, default=True
         If False, :meth:`transform` overwrites ``X`` in place when it is a
         C- or F-ordered float32/float64 array and no concept columns are
-        dropped; otherwise a new array is returned.
+        dropped; otherwise (DataFrames, sparse matrices, read-only or
+        other-dtype arrays) a new array is returned.
 
     Attributes
     ----------
@@ -124,7 +133,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     Notes
     -----
     The concept is taken from ``concept_columns`` if set, else from the
-    ``concept`` argument of :meth:`fit`, else from ``y``. A floating concept
+    ``concept`` argument of :meth:`fit`, else from ``y``. In a Pipeline the
+    label ``y`` is not the concept: pass the concept (``leace__concept=A``,
+    or with metadata routing ``set_fit_request(concept=...)``), or set
+    ``concept_columns``. With routing on and the concept requested, a fit
+    that receives no concept raises an error instead of erasing ``y``. A floating concept
     is used as a number; any other dtype (integers, bools, strings,
     categoricals) is one-hot encoded; a 2-D concept erases each column.
     Pass an integer column as float to have it treated as a number.
@@ -203,6 +216,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             "rank_",
             "classes_",
             "concept_source_",
+            "_concept_positions_",
             "n_features_in_",
             "feature_names_in_",
         ):
@@ -215,9 +229,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
+        X : {array-like, sparse matrix, DataFrame} of shape \
+                (n_samples, `n_features_in_`)
             Features. With ``concept_columns``, these columns hold the
-            concept and may have any dtype.
+            concept and may have any dtype. A sparse matrix is densified one
+            chunk of rows at a time, never as a whole.
 
         y : array-like of shape (n_samples,) or (n_samples, n_attributes), \
                 default=None
@@ -238,6 +254,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         self : LeaceTransformer
             The fitted transformer.
         """
+        self._check_concept_arrived("fit", concept)
         self._reset()
         return self._partial_fit(X, y, concept, sample_weight)
 
@@ -251,7 +268,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
+        X : {array-like, sparse matrix, DataFrame} of shape \
+                (n_samples, `n_features_in_`)
             Features of the batch.
 
         y : array-like of shape (n_samples,) or (n_samples, n_attributes), \
@@ -271,11 +289,40 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         self : LeaceTransformer
             The updated transformer.
         """
+        self._check_concept_arrived("partial_fit", concept)
         return self._partial_fit(X, y, concept, sample_weight)
+
+    def _check_concept_arrived(self, method, concept):
+        """Refuse to fall back to ``y`` when a routed concept went missing.
+
+        With metadata routing on and the concept requested, a missing concept
+        means the caller forgot to pass it (or passed it under another
+        name); erasing ``y`` instead would erase the label a downstream
+        classifier needs.
+        """
+        if concept is not None or self.concept_columns is not None:
+            return
+        if not get_config().get("enable_metadata_routing", False):
+            return
+        request = getattr(self.get_metadata_routing(), method).requests.get("concept")
+        # sklearn's own markers (e.g. "$UNUSED$") are strings but not aliases.
+        alias = isinstance(request, str) and not request.startswith("$")
+        if request is True or alias:
+            name = request if alias else "concept"
+            raise ValueError(
+                f"LeaceTransformer.{method} requested the concept through "
+                f"metadata routing, but no concept arrived. Pass it to the "
+                f"outermost fit, e.g. fit(X, y, {name}=A); without it the "
+                "target y would be erased, leaving a downstream classifier "
+                f"at chance. To erase y on purpose, use "
+                f"set_{method}_request(concept=False)."
+            )
 
     def _partial_fit(self, X, y, concept, sample_weight):
         first = not hasattr(self, "n_samples_seen_")
-        X_num, raw_concept, source = self._split_concept(X, y, concept, reset=first)
+        X_num, raw_concept, source, positions_x = self._split_concept(
+            X, y, concept, reset=first
+        )
         if not first and source != self.concept_source_:
             raise ValueError(
                 f"the concept came from {self.concept_source_!r} in earlier "
@@ -326,6 +373,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         # Nothing is stored until everything has succeeded.
         self._moments, self._encoder = moments, encoder
         self.concept_source_ = source
+        self._concept_positions_ = positions_x
         self.n_samples_seen_ = moments.n_samples
         self.mean_ = np.asarray(moments.mean[:d], dtype=np.float64)
         self.proj_left_ = np.asarray(left, dtype=np.float64)
@@ -356,40 +404,97 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         )
         return left, right, keep
 
-    def _concept_positions(self, X):
-        """Integer positions of ``concept_columns`` in ``X``."""
-        names = getattr(X, "columns", None)
-        names = None if names is None else [str(c) for c in names]
-        return _resolve_columns(self.concept_columns, names, _n_columns(X))
-
     def _features(self, X, *, reset):
-        """Validate X; return the features to erase and the concept columns.
+        """Validate X; return the features to erase, concept columns, positions.
 
-        The concept columns are None unless ``concept_columns`` is set. Values
-        are not checked for finiteness here: fit checks the statistics and
-        transform each chunk, to avoid an extra pass over X.
+        The concept columns and their positions are None unless
+        ``concept_columns`` is set and the columns are present (at transform
+        time they may be left out). Sparse input comes back as CSR, whose
+        row chunks are cheap to densify. Values are not checked for
+        finiteness here: fit checks the statistics and transform each chunk,
+        to avoid an extra pass over X.
         """
-        kwargs = dict(dtype=[np.float64, np.float32], ensure_all_finite=False)
+        kwargs = dict(
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+            accept_sparse=("csr", "csc"),
+        )
         if self.concept_columns is None:
-            return validate_data(self, X, reset=reset, copy=False, **kwargs), None
+            X = validate_data(self, X, reset=reset, copy=False, **kwargs)
+            return _as_csr(X), None, None
+        if not reset and self._concept_columns_absent(X):
+            rest = check_array(X, copy=False, input_name="X", **kwargs)
+            return _as_csr(rest), None, None
         validate_data(self, X, reset=reset, skip_check_array=True)
-        rest, raw = _take_columns(X, self._concept_positions(X))
-        return check_array(rest, copy=False, input_name="X", **kwargs), raw
+        if reset:
+            positions = _resolve_columns(
+                self.concept_columns, _column_names(X), _n_columns(X)
+            )
+        else:
+            positions = self._concept_positions_
+        rest, raw = _take_columns(X, positions)
+        rest = check_array(rest, copy=False, input_name="X", **kwargs)
+        return _as_csr(rest), raw, positions
+
+    def _concept_columns_absent(self, X):
+        """Whether ``X`` at transform time comes without the concept columns.
+
+        DataFrames are judged by their column names, arrays by their number
+        of columns: ``n_features_in_`` with the concept columns, that minus
+        their number without.
+        """
+        n_in = self.n_features_in_
+        n_out = n_in - len(self._concept_positions_)
+        names = _column_names(X)
+        if names is not None and hasattr(self, "feature_names_in_"):
+            concept_names = [
+                self.feature_names_in_[i] for i in self._concept_positions_
+            ]
+            present = [c for c in concept_names if c in names]
+            if present and len(present) < len(concept_names):
+                missing = [c for c in concept_names if c not in names]
+                raise ValueError(
+                    f"X has some concept columns {present} but not {missing}; "
+                    "pass all of them or none."
+                )
+            if present:
+                return False
+            expected = list(self.get_feature_names_out())
+            if names != expected:
+                raise ValueError(
+                    "X has none of the concept columns, so its columns must be "
+                    f"the features seen in fit without them, in order: "
+                    f"{expected}; got {names}."
+                )
+            return True
+        n_features = _n_columns(X)
+        if n_features not in (n_in, n_out):
+            raise ValueError(
+                f"X has {n_features} features, but LeaceTransformer is "
+                f"expecting {n_in} features as input (with the concept "
+                f"columns) or {n_out} (without them)."
+            )
+        return n_features == n_out
 
     def _split_concept(self, X, y, concept, *, reset):
-        """Validate X; return the features to erase, the concept and its source."""
-        X_num, columns = self._features(X, reset=reset)
-        if columns is not None:
+        """Validate X; return the features, the concept, its source, positions."""
+        X_num, columns, positions = self._features(X, reset=reset)
+        if self.concept_columns is not None:
+            if columns is None:
+                raise ValueError(
+                    f"the concept columns {list(self.concept_columns)} are "
+                    "missing from X; partial_fit needs them in every batch."
+                )
             if concept is not None:
                 raise ValueError(
                     "concept was passed to fit but concept_columns is set; use "
                     "one of the two."
                 )
-            return X_num, columns, "concept_columns"
+            return X_num, columns, "concept_columns", positions
         if concept is not None:
-            return X_num, concept, "concept"
+            return X_num, concept, "concept", None
         if y is not None:
-            return X_num, y, "y"
+            return X_num, y, "y", None
         raise ValueError(
             "LeaceTransformer requires y to be passed, but the target y is "
             "None and no concept was given: pass fit(X, concept=z), set "
@@ -401,20 +506,24 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, `n_features_in_`)
-            Data to transform. Concept columns, if any, are ignored and
-            dropped from the output.
+        X : {array-like, sparse matrix, DataFrame} of shape \
+                (n_samples, n_features)
+            Data to transform, with ``n_features_in_`` columns; with
+            ``concept_columns``, the concept columns are ignored and may be
+            left out.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_out)
             The erased data, float32 for float32 input and float64
-            otherwise. ``n_features_out`` is ``n_features_in_`` minus the
-            number of concept columns.
+            otherwise; dense also for sparse input, since the edit changes
+            every entry. ``n_features_out`` is ``n_features_in_`` minus the
+            number of concept columns. With ``set_output`` it is a pandas or
+            polars DataFrame named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
         given = X
-        X, columns = self._features(X, reset=False)
+        X, _, _ = self._features(X, reset=False)
         # Only a NumPy array the caller handed over whole may be overwritten
         # (never, say, the buffer behind a DataFrame).
         in_place = (
@@ -423,7 +532,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             and isinstance(given, np.ndarray)
             and X.flags.writeable
         )
-        out = X if in_place else np.empty_like(X)
+        if sp.issparse(X):
+            # The low-rank edit touches every entry: the result is dense.
+            out = np.empty(X.shape, dtype=X.dtype)
+        else:
+            out = X if in_place else np.empty_like(X)
         return apply_edit(
             xp_numpy,
             X,
@@ -462,6 +575,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = self.concept_columns is None
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -505,6 +619,22 @@ def _resolve_columns(columns, names, n_features):
     return positions
 
 
+def _column_names(X):
+    """Column names of a DataFrame (pandas or polars) as str, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or sp.issparse(X):
+        return None
+    names = list(columns)
+    if not all(isinstance(c, str) for c in names):
+        return None
+    return names
+
+
+def _as_csr(X):
+    # Row chunks of CSC would each cost a pass over all non-zeros.
+    return X.tocsr() if sp.issparse(X) and X.format != "csr" else X
+
+
 def _n_columns(X):
     shape = getattr(X, "shape", None)
     if shape is not None and len(shape) == 2:
@@ -513,18 +643,30 @@ def _n_columns(X):
 
 
 def _take_columns(X, positions):
-    """Split ``X`` into (other columns, concept columns), keeping dtypes."""
+    """Split ``X`` into (other columns, concept columns), keeping dtypes.
+
+    A single concept column comes back 1-D, so that it is one concept (with
+    ``classes_`` an array), as if passed as ``concept=``.
+    """
+    drop = set(positions)
+    rest = [i for i in range(_n_columns(X)) if i not in drop]
+    single = positions[0] if len(positions) == 1 else None
     if hasattr(X, "iloc"):
-        rest = [i for i in range(X.shape[1]) if i not in set(positions)]
-        return X.iloc[:, rest], X.iloc[:, positions]
+        concept = X.iloc[:, positions if single is None else single]
+        return X.iloc[:, rest], concept
     if hasattr(X, "select") and hasattr(X, "columns"):  # polars
         names = list(X.columns)
-        keep = [names[i] for i in range(len(names)) if i not in set(positions)]
-        return X.select(keep), X.select([names[i] for i in positions]).to_pandas()
+        if single is None:
+            concept = X.select([names[i] for i in positions])
+        else:
+            concept = X.get_column(names[single])
+        return X.select([names[i] for i in rest]), concept
+    if sp.issparse(X):
+        X = X.tocsc()
+        concept = X[:, positions].toarray()
+        return X[:, rest], concept if single is None else concept[:, 0]
     X = np.asarray(X) if not hasattr(X, "shape") else X
-    mask = np.ones(X.shape[1], dtype=bool)
-    mask[positions] = False
-    return X[:, mask], X[:, positions]
+    return X[:, rest], X[:, positions if single is None else single]
 
 
 def _check_finite_chunk(chunk):

@@ -39,7 +39,8 @@ def test_integer_multiclass_is_not_under_erased(rng):
     X[:, 0] += (z == 1) * 2.0  # class 1 differs, not linearly in the code
     est = LeaceTransformer().fit(X, concept=z)
     assert leakage(X, est.transform(X), one_hot(z)) < 1e-10
-    as_number = LeaceTransformer().fit(X, concept=z.astype(float))
+    with pytest.warns(UserWarning, match="3 distinct integer values"):
+        as_number = LeaceTransformer().fit(X, concept=z.astype(float))
     assert as_number.classes_ is None and as_number.rank_ == 1
     assert leakage(X, as_number.transform(X), one_hot(z)) > 1e-3
 
@@ -115,3 +116,24 @@ def test_y_is_the_fallback_concept(rng):
     assert len(from_concept.classes_) == 3
     with pytest.raises(ValueError, match="requires y to be passed"):
         LeaceTransformer().fit(X)
+
+
+@pytest.mark.parametrize(
+    "values, warns",
+    [
+        (np.arange(90) % 3 * 1.0, True),  # float class codes
+        (np.arange(90) % 2 * 1.0, False),  # binary: same span either way
+        (np.arange(90) * 1.0, False),  # a count with many values
+        (np.arange(90) % 3 + 0.5, False),  # not integers
+    ],
+)
+def test_label_like_float_concept_warns(rng, values, warns):
+    import warnings
+
+    X = _data(rng, 90)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LeaceTransformer().fit(X, concept=values)
+    messages = [str(w.message) for w in caught if "integer values" in str(w.message)]
+    assert bool(messages) == warns
+
