@@ -133,28 +133,59 @@ class EncodedConcept:
     """One batch of the concept, written into the statistics' buffer on demand.
 
     Categorical columns are kept as integer codes and numeric ones as float64
-    values, so the one-hot matrix never exists beyond one chunk.
+    values, so the one-hot matrix never exists beyond one chunk. They are
+    NumPy arrays, or arrays of another namespace after :meth:`to`.
 
     Attributes
     ----------
     n_columns : int
         Number of encoded columns ``k``.
-    numeric : ndarray of bool of shape (k,)
+    numeric : array of bool of shape (k,)
         True for numeric columns, the only ones shifted: an indicator is
         exact in any float dtype and needs no shift.
     """
 
-    def __init__(self, encoded, widths, kinds):
+    def __init__(self, encoded, widths, kinds, xp=None):
         self._encoded = encoded
         self._widths = widths
         self._kinds = kinds
+        self._xp = xp
         self.n_columns = int(sum(widths))
         self.numeric = np.concatenate(
             [np.full(w, k == NUMERIC) for w, k in zip(widths, kinds, strict=True)]
         )
 
+    def to(self, xp, device):
+        """The same batch with its arrays in namespace ``xp`` on ``device``."""
+        moved = [
+            xp.asarray(v, dtype=xp.float64 if k == NUMERIC else xp.int64, device=device)
+            for v, k in zip(self._encoded, self._kinds, strict=True)
+        ]
+        new = EncodedConcept(moved, self._widths, self._kinds, xp)
+        new.numeric = xp.asarray(self.numeric, device=device)
+        return new
+
+    def rows(self, start, stop):
+        """The rows ``start:stop`` of the batch."""
+        new = EncodedConcept(
+            [v[start:stop] for v in self._encoded], self._widths, self._kinds, self._xp
+        )
+        new.numeric = self.numeric
+        return new
+
     def head_mean(self, rows):
         """Mean of the first ``rows`` rows (0 for indicator columns)."""
+        if self._xp is not None:
+            xp, device = self._xp, self.numeric.device
+            parts = [
+                xp.mean(v[:rows], axis=0, keepdims=True)
+                if k == NUMERIC
+                else xp.zeros(w, dtype=xp.float64, device=device)
+                for v, w, k in zip(
+                    self._encoded, self._widths, self._kinds, strict=True
+                )
+            ]
+            return xp.concat(parts)
         parts = []
         for values, width, kind in zip(
             self._encoded, self._widths, self._kinds, strict=True
@@ -172,7 +203,16 @@ class EncodedConcept:
             self._encoded, self._widths, self._kinds, strict=True
         ):
             dest = out[:, col : col + width]
-            if kind == NUMERIC:
+            if self._xp is not None:
+                xp = self._xp
+                if kind == NUMERIC:
+                    dest[...] = values[start:stop, None] - shift[col]
+                else:
+                    classes = xp.arange(width, device=self.numeric.device)
+                    dest[...] = xp.astype(
+                        values[start:stop, None] == classes[None, :], dest.dtype
+                    )
+            elif kind == NUMERIC:
                 np.subtract(values[start:stop, None], shift[col], out=dest)
             else:
                 # Zeroing and scattering one 1 per row is 3x faster than

@@ -18,9 +18,17 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._backend import (
+    Backend,
+    check_tensor,
+    is_tensor,
+    resolve_backend,
+    stream_moments,
+    to_numpy,
+)
 from ._concept import ConceptEncoder
 from ._leace import apply_edit, erasure_factors
-from ._stats import batch_moments, embed_moments, merge_moments
+from ._stats import Moments, batch_moments, embed_moments, merge_moments
 
 
 class LeaceTransformer(TransformerMixin, BaseEstimator):
@@ -88,7 +96,20 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         If False, :meth:`transform` overwrites ``X`` in place when it is a
         C- or F-ordered float32/float64 array and no concept columns are
         dropped; otherwise (DataFrames, sparse matrices, read-only or
-        other-dtype arrays) a new array is returned.
+        other-dtype arrays) a new array is returned. A float32/float64 torch
+        tensor is edited in place too.
+
+    device : {None, "cpu", "auto"} or str such as "cuda" or "cuda:1", \
+            default=None
+        Where :meth:`fit` and :meth:`partial_fit` compute, decided at the
+        first fit. None follows the input: a torch tensor runs on torch on
+        the tensor's device, anything else on NumPy. ``"cpu"`` is NumPy (a
+        tensor is copied to the host); ``"cuda"`` / ``"cuda:N"`` is torch on
+        that GPU, with NumPy input moved there in blocks of rows; ``"auto"``
+        is CUDA when torch sees a GPU, else NumPy. The torch backend needs
+        ``pip install "leace-sklearn[torch]"``. :meth:`transform` works on
+        NumPy or torch input whatever the backend and returns the kind it
+        was given.
 
     Attributes
     ----------
@@ -112,6 +133,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         Classes of the concept: an array for a 1-D categorical concept, a
         list with one entry per column (an array, or None for a numeric
         column) for a 2-D concept, None for a 1-D numeric concept.
+
+    backend_ : {"numpy", "torch"}
+        The backend that fitted the statistics.
+
+    device_ : str
+        Its device: ``"cpu"`` for NumPy, a torch device such as ``"cpu"`` or
+        ``"cuda:0"`` for torch. The running statistics of :meth:`partial_fit`
+        stay there between calls; the public fitted arrays are NumPy.
 
     concept_source_ : {"concept_columns", "concept", "y"}
         Where the concept came from.
@@ -137,14 +166,19 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     label ``y`` is not the concept: pass the concept (``leace__concept=A``,
     or with metadata routing ``set_fit_request(concept=...)``), or set
     ``concept_columns``. With routing on and the concept requested, a fit
-    that receives no concept raises an error instead of erasing ``y``. A floating concept
-    is used as a number; any other dtype (integers, bools, strings,
-    categoricals) is one-hot encoded; a 2-D concept erases each column.
+    that receives no concept raises an error instead of erasing ``y``.
+
+    A floating concept is used as a number; any other dtype (integers,
+    bools, strings, categoricals) is one-hot encoded; a 2-D concept erases
+    each column.
     Pass an integer column as float to have it treated as a number.
 
     Statistics are accumulated in float64 whatever the input dtype, chunk by
     chunk, and merged exactly across :meth:`partial_fit` calls; float32
-    input gives float32 output.
+    input gives float32 output. Half-precision tensors (float16, bfloat16)
+    are widened to float32 for the arithmetic and keep their dtype on
+    output. Pickling saves NumPy state only, so an estimator fitted on a GPU
+    loads on a machine without one, or without torch.
 
     References
     ----------
@@ -184,6 +218,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         "tol": [None, Interval(Real, 0, None, closed="left")],
         "concept_columns": [None, list, tuple, np.ndarray],
         "copy": ["boolean"],
+        "device": [None, str],
     }
 
     def __init__(
@@ -196,6 +231,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         tol=None,
         concept_columns=None,
         copy=True,
+        device=None,
     ):
         self.method = method
         self.alpha = alpha
@@ -204,6 +240,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         self.tol = tol
         self.concept_columns = concept_columns
         self.copy = copy
+        self.device = device
 
     def _reset(self):
         for attr in (
@@ -217,6 +254,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             "classes_",
             "concept_source_",
             "_concept_positions_",
+            "_device_factors",
+            "backend_",
+            "device_",
             "n_features_in_",
             "feature_names_in_",
         ):
@@ -229,7 +269,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape \
+        X : {array-like, sparse matrix, DataFrame, tensor} of shape \
                 (n_samples, `n_features_in_`)
             Features. With ``concept_columns``, these columns hold the
             concept and may have any dtype. A sparse matrix is densified one
@@ -268,7 +308,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape \
+        X : {array-like, sparse matrix, DataFrame, tensor} of shape \
                 (n_samples, `n_features_in_`)
             Features of the batch.
 
@@ -320,8 +360,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
     def _partial_fit(self, X, y, concept, sample_weight):
         first = not hasattr(self, "n_samples_seen_")
+        if first:
+            backend = resolve_backend(self.device, X)
+        else:
+            backend = Backend(self.backend_, self.device_)
         X_num, raw_concept, source, positions_x = self._split_concept(
-            X, y, concept, reset=first
+            X, y, concept, reset=first, tensors=backend.name == "torch"
         )
         if not first and source != self.concept_source_:
             raise ValueError(
@@ -331,8 +375,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         n_samples = X_num.shape[0]
         weights = None
         if sample_weight is not None:
+            if is_tensor(sample_weight):
+                sample_weight = to_numpy(sample_weight)
             weights = _check_sample_weight(
-                sample_weight, X_num, dtype=np.float64, ensure_non_negative=True
+                sample_weight,
+                np.empty((n_samples, 0)),
+                dtype=np.float64,
+                ensure_non_negative=True,
             )
             # Recent scikit-learn rejects this itself; older versions do not.
             if not weights.sum() > 0:
@@ -340,44 +389,49 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                     "sample_weight sums to zero; at least one non-zero weight "
                     "is needed."
                 )
+        if is_tensor(raw_concept):
+            raw_concept = to_numpy(raw_concept)
         encoder = ConceptEncoder() if first else self._encoder
         encoder, encoded, positions = encoder.update(raw_concept, n_samples)
         d = X_num.shape[1]
+        xp = backend.xp
 
-        previous = None if first else self._moments
+        previous = None if first else self._moments_on(backend)
         if previous is not None and positions is not None:
             positions = np.concatenate([np.arange(d), d + positions])
-            previous = embed_moments(
-                xp_numpy, previous, positions, d + encoder.n_columns
-            )
+            previous = embed_moments(xp, previous, positions, d + encoder.n_columns)
+        shift = None if previous is None else previous.mean
         # Non-finite input is diagnosed from the statistics just below.
         with np.errstate(invalid="ignore", over="ignore"):
-            batch = batch_moments(
-                xp_numpy,
-                X_num,
-                encoded,
-                weights,
-                shift=None if previous is None else previous.mean,
-            )
-        if not np.all(np.isfinite(batch.comoment)):
+            if backend.name == "numpy":
+                batch = batch_moments(xp, X_num, encoded, weights, shift=shift)
+            else:
+                batch = stream_moments(backend, X_num, encoded, weights, shift)
+        if not bool(xp.all(xp.isfinite(batch.comoment))):
             # NaN or inf anywhere in X reaches the Gram diagonal; only then is
             # X scanned, to say precisely what is wrong.
-            assert_all_finite(X_num, input_name="X")
+            if is_tensor(X_num):
+                if not bool(xp.all(xp.isfinite(X_num))):
+                    raise ValueError("Input X contains NaN or infinity.")
+            else:
+                assert_all_finite(X_num, input_name="X")
             raise ValueError(
                 "the second moments of X overflowed float64: its values are too "
                 "large; rescale X (e.g. with StandardScaler) before erasing."
             )
-        moments = merge_moments(xp_numpy, previous, batch)
-        left, right, keep = self._factors(moments, encoder, d)
+        moments = merge_moments(xp, previous, batch)
+        left, right, keep = self._factors(backend, moments, encoder, d)
 
         # Nothing is stored until everything has succeeded.
         self._moments, self._encoder = moments, encoder
+        self._device_factors = {}
+        self.backend_, self.device_ = backend.name, backend.device
         self.concept_source_ = source
         self._concept_positions_ = positions_x
         self.n_samples_seen_ = moments.n_samples
-        self.mean_ = np.asarray(moments.mean[:d], dtype=np.float64)
-        self.proj_left_ = np.asarray(left, dtype=np.float64)
-        self.proj_right_ = np.asarray(right, dtype=np.float64)
+        self.mean_ = to_numpy(moments.mean[:d], np.float64)
+        self.proj_left_ = to_numpy(left, np.float64)
+        self.proj_right_ = to_numpy(right, np.float64)
         self.rank_ = int(self.proj_left_.shape[1])
         self.classes_ = encoder.classes_attribute()
         if not keep:
@@ -389,11 +443,26 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             )
         return self
 
-    def _factors(self, moments, encoder, d):
-        variance = np.diagonal(moments.comoment)[d:] / moments.weight
-        keep = encoder.erased_columns(moments.mean[d:], variance)
+    def _moments_on(self, backend):
+        """The running statistics on ``backend`` (after unpickling: NumPy)."""
+        moments = self._moments
+        if backend.name == "torch" and not is_tensor(moments.comoment):
+            moments = Moments(
+                moments.n_samples,
+                moments.weight,
+                backend.from_numpy(moments.mean),
+                backend.from_numpy(moments.comoment),
+            )
+        return moments
+
+    def _factors(self, backend, moments, encoder, d):
+        xp = backend.xp
+        # Only the k concept entries travel to the host for the encoder.
+        diagonal = xp.linalg.diagonal(moments.comoment)
+        variance = to_numpy(diagonal[d:]) / moments.weight
+        keep = encoder.erased_columns(to_numpy(moments.mean[d:]), variance)
         left, right = erasure_factors(
-            xp_numpy,
+            xp,
             moments,
             d,
             keep,
@@ -404,7 +473,22 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         )
         return left, right, keep
 
-    def _features(self, X, *, reset):
+    def __getstate__(self):
+        # Fitted state is saved as NumPy, so that an estimator fitted on a GPU
+        # loads where there is none (or no torch); device copies are a cache.
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        state.pop("_device_factors", None)
+        moments = state.get("_moments")
+        if moments is not None and is_tensor(moments.comoment):
+            state["_moments"] = Moments(
+                moments.n_samples,
+                moments.weight,
+                to_numpy(moments.mean, np.float64),
+                to_numpy(moments.comoment, np.float64),
+            )
+        return state
+
+    def _features(self, X, *, reset, tensors=False):
         """Validate X; return the features to erase, concept columns, positions.
 
         The concept columns and their positions are None unless
@@ -412,8 +496,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         time they may be left out). Sparse input comes back as CSR, whose
         row chunks are cheap to densify. Values are not checked for
         finiteness here: fit checks the statistics and transform each chunk,
-        to avoid an extra pass over X.
+        to avoid an extra pass over X. A torch tensor stays a tensor when
+        ``tensors`` is True, and is copied to NumPy otherwise.
         """
+        if is_tensor(X):
+            if not tensors:
+                X = to_numpy(X)
+            else:
+                return self._tensor_features(X, reset=reset)
         kwargs = dict(
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,
@@ -435,6 +525,25 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         rest, raw = _take_columns(X, positions)
         rest = check_array(rest, copy=False, input_name="X", **kwargs)
         return _as_csr(rest), raw, positions
+
+    def _tensor_features(self, X, *, reset):
+        """:meth:`_features` for a tensor that stays on its device."""
+        absent = (
+            self.concept_columns is None
+            or not reset
+            and self._concept_columns_absent(X)
+        )
+        if absent:
+            if self.concept_columns is None:
+                validate_data(self, X, reset=reset, skip_check_array=True)
+            return check_tensor(X), None, None
+        validate_data(self, X, reset=reset, skip_check_array=True)
+        if reset:
+            positions = _resolve_columns(self.concept_columns, None, X.shape[1])
+        else:
+            positions = self._concept_positions_
+        rest, raw = _take_columns(X, positions)
+        return check_tensor(rest), to_numpy(raw), positions
 
     def _concept_columns_absent(self, X):
         """Whether ``X`` at transform time comes without the concept columns.
@@ -476,9 +585,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             )
         return n_features == n_out
 
-    def _split_concept(self, X, y, concept, *, reset):
+    def _split_concept(self, X, y, concept, *, reset, tensors=False):
         """Validate X; return the features, the concept, its source, positions."""
-        X_num, columns, positions = self._features(X, reset=reset)
+        X_num, columns, positions = self._features(X, reset=reset, tensors=tensors)
         if self.concept_columns is not None:
             if columns is None:
                 raise ValueError(
@@ -506,7 +615,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, DataFrame} of shape \
+        X : {array-like, sparse matrix, DataFrame, tensor} of shape \
                 (n_samples, n_features)
             Data to transform, with ``n_features_in_`` columns; with
             ``concept_columns``, the concept columns are ignored and may be
@@ -514,14 +623,16 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_out)
+        X_new : ndarray or tensor of shape (n_samples, n_features_out)
             The erased data, float32 for float32 input and float64
-            otherwise; dense also for sparse input, since the edit changes
+            otherwise (a tensor keeps its dtype and device); dense also for sparse input, since the edit changes
             every entry. ``n_features_out`` is ``n_features_in_`` minus the
             number of concept columns. With ``set_output`` it is a pandas or
             polars DataFrame named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
+        if is_tensor(X):
+            return self._transform_tensor(X)
         given = X
         X, _, _ = self._features(X, reset=False)
         # Only a NumPy array the caller handed over whole may be overwritten
@@ -547,6 +658,53 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             alpha=self.alpha,
             check=_check_finite_chunk,
         )
+
+    def _transform_tensor(self, X):
+        """:meth:`transform` of a tensor, with torch on the tensor's device."""
+        given = X
+        X, _, _ = self._features(X, reset=False, tensors=True)
+        backend = Backend("torch", str(X.device))
+        xp = backend.xp
+        half = X.dtype.itemsize < 4
+        compute = xp.float32 if half else X.dtype
+        left, right, mean = self._factors_on(backend, compute)
+        in_place = not self.copy and X is given and not half
+        out = X if in_place else xp.empty_like(X)
+        # One device-side flag per chunk, read once at the end: a check per
+        # chunk would wait for the device every time.
+        flags = []
+        options = dict(
+            mean=mean,
+            alpha=self.alpha,
+            check=lambda chunk: flags.append(xp.all(xp.isfinite(xp.sum(chunk)))),
+            chunk_bytes=backend.edit_chunk_bytes,
+        )
+        if not half:
+            apply_edit(xp, X, out, left, right, **options)
+        else:
+            # Half precision is widened block by block for the arithmetic.
+            rows = backend.block_rows(X.shape[0], X.shape[1])
+            for start in range(0, X.shape[0], rows):
+                block = xp.astype(X[start : start + rows, ...], compute)
+                apply_edit(xp, block, block, left, right, **options)
+                out[start : start + rows, ...] = xp.astype(block, X.dtype)
+        if flags and not bool(xp.all(xp.stack(flags))):
+            if not bool(xp.all(xp.isfinite(X))):
+                raise ValueError("Input X contains NaN or infinity.")
+        return out
+
+    def _factors_on(self, backend, dtype):
+        """``proj_left_``, ``proj_right_`` and the mean on a device, cached."""
+        cache = self.__dict__.setdefault("_device_factors", {})
+        key = (backend.device, str(dtype))
+        if key not in cache:
+            xp = backend.xp
+            cache[key] = tuple(
+                xp.astype(backend.from_numpy(a), dtype)
+                for a in (self.proj_left_, self.proj_right_, self.mean_)
+            )
+        left, right, mean = cache[key]
+        return left, right, mean if self.affine else None
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: the input's minus concept columns.
