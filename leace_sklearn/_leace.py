@@ -24,7 +24,7 @@ References
 
 import numpy as np
 from array_api_compat import device as _device
-from array_api_compat import is_numpy_namespace
+from array_api_compat import is_numpy_namespace, is_torch_namespace
 
 from ._stats import dense_rows, subtract_into
 
@@ -263,6 +263,7 @@ def apply_edit(
         buf = xp.empty((rows, d), dtype=dtype, device=_device(out))
     mean = None if mean is None else xp.astype(mean, dtype)
     numpy = is_numpy_namespace(xp)
+    torch_like = is_torch_namespace(xp)
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = dense_rows(X, start, stop)
@@ -280,6 +281,15 @@ def apply_edit(
             coords = centred @ right_t
         if numpy:
             edit = np.matmul(coords, left_t, out=centred)
+        elif torch_like:
+            # One fused GEMM writes block - coords @ left_t, without a
+            # temporary for the edit.
+            dest = out[start:stop, ...]
+            if out is X:
+                dest.addmm_(coords, left_t, alpha=-1)
+            else:
+                xp.addmm(block, coords, left_t, alpha=-1, out=dest)
+            continue
         else:
             edit = coords @ left_t
         subtract_into(xp, out[start:stop, ...], block, edit)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import device as _device
-from array_api_compat import is_numpy_namespace
+from array_api_compat import is_numpy_namespace, is_torch_namespace
 
 # Chunks of [x | z | 1] for the Gram product: about the size of a core's
 # cache, so that shifting a chunk and multiplying it cost one pass over X, but
@@ -86,6 +86,8 @@ def subtract_into(xp, out, a, b):
     # generic path makes one chunk-sized temporary.
     if is_numpy_namespace(xp):
         np.subtract(a, b, out=out)
+    elif is_torch_namespace(xp):
+        xp.subtract(a, b, out=out)  # torch.subtract itself
     else:
         out[...] = a - b
 

@@ -625,10 +625,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray or tensor of shape (n_samples, n_features_out)
             The erased data, float32 for float32 input and float64
-            otherwise (a tensor keeps its dtype and device); dense also for sparse input, since the edit changes
-            every entry. ``n_features_out`` is ``n_features_in_`` minus the
-            number of concept columns. With ``set_output`` it is a pandas or
-            polars DataFrame named by :meth:`get_feature_names_out`.
+            otherwise (a tensor keeps its dtype and device); dense also for
+            sparse input, since the edit changes every entry.
+            ``n_features_out`` is ``n_features_in_`` minus the number of
+            concept columns. With ``set_output`` it is a pandas or polars
+            DataFrame named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
         if is_tensor(X):
