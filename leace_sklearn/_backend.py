@@ -79,7 +79,7 @@ class Backend:
         """Chunk size for the edit: cache-sized on CPU, large on a GPU."""
         # A GPU needs big kernels to amortise their launch; torch on the CPU
         # pays about 10 microseconds of dispatch per operation.
-        return 2**27 if self.is_cuda else 2**21
+        return 2**27 if self.is_cuda else 2**19
 
     def block_rows(self, n_rows, n_cols):
         """Rows per block when streaming to the device."""
@@ -101,6 +101,17 @@ class Backend:
         if block.dtype.itemsize < 4:
             block = block.float()
         return block
+
+    def empty_like(self, X):
+        """An uninitialised array like ``X`` for the output of transform."""
+        if self.name == "torch" and X.device.type == "cpu" and X.dtype.itemsize >= 4:
+            # NumPy's allocator asks the kernel for huge pages, which makes
+            # first-touch page faults of a large output about 1.5x cheaper.
+            dtype = np.float32 if X.dtype.itemsize == 4 else np.float64
+            import torch
+
+            return torch.from_numpy(np.empty(tuple(X.shape), dtype=dtype))
+        return self.xp.empty_like(X)
 
     def from_numpy(self, a):
         """Small host arrays (statistics, factors) as float64 on the device."""

@@ -264,6 +264,7 @@ def apply_edit(
     mean = None if mean is None else xp.astype(mean, dtype)
     numpy = is_numpy_namespace(xp)
     torch_like = is_torch_namespace(xp)
+    fused = torch_like and getattr(_device(out), "type", "cpu") != "cpu"
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = dense_rows(X, start, stop)
@@ -281,15 +282,17 @@ def apply_edit(
             coords = centred @ right_t
         if numpy:
             edit = np.matmul(coords, left_t, out=centred)
-        elif torch_like:
-            # One fused GEMM writes block - coords @ left_t, without a
-            # temporary for the edit.
+        elif fused:
+            # On a GPU one fused GEMM writes block - coords @ left_t, without
+            # a temporary for the edit (on the CPU, mm + subtract is faster).
             dest = out[start:stop, ...]
             if out is X:
                 dest.addmm_(coords, left_t, alpha=-1)
             else:
                 xp.addmm(block, coords, left_t, alpha=-1, out=dest)
             continue
+        elif torch_like:
+            edit = xp.mm(coords, left_t, out=centred)
         else:
             edit = coords @ left_t
         subtract_into(xp, out[start:stop, ...], block, edit)

@@ -670,7 +670,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         compute = xp.float32 if half else X.dtype
         left, right, mean = self._factors_on(backend, compute)
         in_place = not self.copy and X is given and not half
-        out = X if in_place else xp.empty_like(X)
+        out = X if in_place else backend.empty_like(X)
         # One device-side flag per chunk, read once at the end: a check per
         # chunk would wait for the device every time.
         flags = []
