@@ -163,7 +163,11 @@ def linear_probe_score(X, concept, *, scoring=None, cv=5, random_state=0, n_jobs
     eraser was fitted to beats a constant. A cross-validated probe fits
     other rows, so after erasure it scores near chance rather than exactly
     at it: the weights it learns fit sampling noise, and thresholding their
-    near-zero output still splits the held-out rows in some way.
+    near-zero output still splits the held-out rows in some way. On the rows
+    the eraser was fitted to it is often slightly *below* chance (e.g. 0.47
+    for sex on all of Adult, lower on a few thousand rows): the group
+    differences left in a training fold are, by construction, reversed in
+    the held-out fold, since over all rows they cancel.
 
     The probe sees every column at the same scale. A column that is constant
     on most rows (a one-hot column of a rare category) can carry the erased
