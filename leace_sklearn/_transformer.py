@@ -312,9 +312,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 weights,
                 shift=None if previous is None else previous.mean,
             )
-        if not np.all(np.isfinite(batch.comoment)):
-            # NaN or inf anywhere in X reaches the Gram diagonal; only then is
-            # X scanned, to say precisely what is wrong.
+        if not np.all(np.isfinite(np.diagonal(batch.comoment))):
+            # NaN or inf anywhere in X reaches the Gram diagonal, and an
+            # off-diagonal entry is at most the largest diagonal one: only
+            # then is X scanned, to say precisely what is wrong.
             assert_all_finite(X_num, input_name="X")
             raise ValueError(
                 "the second moments of X overflowed float64: its values are too "
@@ -423,7 +424,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             and isinstance(given, np.ndarray)
             and X.flags.writeable
         )
-        out = X if in_place else np.empty_like(X)
+        # C order whatever X's layout: the edit then runs in place on rows.
+        out = X if in_place else np.empty(X.shape, dtype=X.dtype)
+        d = self.mean_.shape[0]
+        spread = np.sqrt(np.diagonal(self._moments.comoment)[:d] / self._moments.weight)
         return apply_edit(
             xp_numpy,
             X,
@@ -433,6 +437,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             mean=self.mean_ if self.affine else None,
             alpha=self.alpha,
             check=_check_finite_chunk,
+            spread=spread,
         )
 
     def get_feature_names_out(self, input_features=None):
@@ -528,7 +533,6 @@ def _take_columns(X, positions):
 
 
 def _check_finite_chunk(chunk):
-    # A sum is one cheap pass over a chunk in cache; it overflows only for
-    # huge finite values, and then the exact check below decides.
-    if not np.isfinite(chunk.sum()):
-        assert_all_finite(chunk, input_name="X")
+    # Called by apply_edit only when its cheap test (a sum) is not finite,
+    # which huge finite values can cause too: this exact check decides.
+    assert_all_finite(chunk, input_name="X")
