@@ -35,6 +35,8 @@ CHUNK_BYTES = 32 * 2**20
 # A batch up to this size is one chunk: the per-chunk overhead matters more
 # than the cache for the few milliseconds such a batch takes.
 WHOLE_BYTES = 8 * 2**20
+# The concept is written in blocks of up to this size.
+STAGE_BYTES = 4 * 2**20
 # The shift only needs to be near the mean: a few rows estimate it to a small
 # fraction of a standard deviation.
 SHIFT_ROWS = 256
@@ -63,14 +65,15 @@ class Moments:
     comoment: Any
 
 
-def chunk_rows(n_cols, itemsize, n_rows):
+def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4):
     """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``).
 
-    The rows are spread evenly over the chunks, so that no small last chunk
-    runs at a fraction of BLAS speed.
+    Chunks have at least ``min_rows_per_col * n_cols`` rows. The rows are
+    spread evenly over the chunks, so that no small last chunk runs at a
+    fraction of BLAS speed.
     """
     row_bytes = max(1, n_cols * itemsize)
-    rows = max(CACHE_BYTES // row_bytes, 4 * n_cols)
+    rows = max(CACHE_BYTES // row_bytes, min_rows_per_col * n_cols)
     if n_rows * row_bytes <= WHOLE_BYTES:
         rows = n_rows
     rows = max(1, min(n_rows, rows, CHUNK_BYTES // row_bytes))
@@ -179,7 +182,9 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     # Rows padded with zero columns to a multiple of 4 values: BLAS runs
     # markedly faster on such rows than the extra columns cost.
     width = -(-(p + 1) // 4) * 4
-    rows = chunk_rows(width, dtype.itemsize, n)
+    # dsyrk adds a float64 chunk in place, so such chunks stay in cache;
+    # float32 ones are summed into float64 at a cost in width**2 per chunk.
+    rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if double else 4)
     # Not np.zeros: a calloc'd buffer is zeroed or page-faulted in full on
     # every call, while only the padding needs zeros.
     buf = np.empty((rows, width), dtype=dtype)
@@ -196,13 +201,23 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
     gram = np.zeros((width, width), order="F") if double else None
+    # Writing the concept has a fixed cost per call: it is written for many
+    # chunks at once (a whole number of them) and copied into each.
+    stage_rows = min(n, max(1, STAGE_BYTES // ((p - d) * dtype.itemsize)))
+    stage_rows = -(-stage_rows // rows) * rows
+    stage = np.empty((min(n, stage_rows), p - d), dtype=dtype)
+    staged = 0
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
         np.copyto(block[:, :d], X[start:stop])
         if shifted:
             ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
-        concept.fill(start, stop, block[:, d:p], shift_z)
+        if start % stage_rows == 0:
+            staged = start
+            end = min(n, start + stage_rows)
+            concept.fill(start, end, stage[: end - start], shift_z)
+        np.copyto(block[:, d:p], stage[start - staged : stop - staged])
         if sqrt_w is not None:
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale
