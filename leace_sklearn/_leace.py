@@ -235,6 +235,10 @@ def erasure_factors(
     # Standardise: makes every cutoff relative to each feature's own scale.
     scale = xp.sqrt(xp.where(active, xp.linalg.diagonal(sxx), 1.0))
     inv = xp.where(active, 1.0 / scale, 0.0)
+    if is_numpy_namespace(xp) and bool(xp.all(active)):
+        factors = _cholesky_factors(sxx, inv, sxz, tol)
+        if factors is not None:
+            return factors
     corr = sxx * inv[:, None]
     corr *= inv[None, :]
     if not bool(xp.all(active)):
@@ -243,6 +247,30 @@ def erasure_factors(
     basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol)
     left = white.apply_pinv(basis) * xp.where(active, scale, 0.0)[:, None]
     right = (white.apply_t(basis) * inv[:, None]).T
+    return left, right
+
+
+def _cholesky_factors(sxx, inv, sxz, tol):
+    """The LEACE factors from the Cholesky factor ``C`` of ``sxx`` (NumPy).
+
+    For ``D = diag(inv)``, the Cholesky factor of the correlation matrix
+    ``D sxx D`` is ``D C``, so with ``W = (D C)^{-1}`` the steps below are
+    those of ``erasure_factors`` without forming the correlation matrix:
+    ``W D sxz = C^{-1} sxz``, ``W^+ U / inv = C U`` and ``(W^T U) * inv =
+    C^{-T} U``. Returns None when ``D sxx D`` is not numerically positive
+    definite (the caller then falls back to an eigendecomposition).
+    """
+    # LAPACK directly: a Fortran-ordered copy of sxx, factorised in place;
+    # its upper triangle is left as it was and never read below.
+    chol, info = lapack.dpotrf(sxx, lower=1, clean=0)
+    if info != 0:
+        return None
+    pivots = (np.diagonal(chol) * inv) ** 2
+    if not (np.all(np.isfinite(pivots)) and pivots.min() > tol * pivots.max()):
+        return None
+    basis = _range_basis(np, blas.dtrsm(1.0, chol, sxz, lower=1), tol)
+    left = blas.dtrmm(1.0, chol, basis, lower=1)
+    right = blas.dtrsm(1.0, chol, basis, lower=1, trans_a=1).T
     return left, right
 
 

@@ -32,9 +32,6 @@ from scipy.linalg import blas
 # CHUNK_BYTES, so that fit needs little memory beyond the caller's data.
 CACHE_BYTES = 2**20
 CHUNK_BYTES = 32 * 2**20
-# A batch up to this size is one chunk: the per-chunk overhead matters more
-# than the cache for the few milliseconds such a batch takes.
-WHOLE_BYTES = 8 * 2**20
 # The concept is written in blocks of up to this size.
 STAGE_BYTES = 4 * 2**20
 # The shift only needs to be near the mean: a few rows estimate it to a small
@@ -74,8 +71,6 @@ def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4):
     """
     row_bytes = max(1, n_cols * itemsize)
     rows = max(CACHE_BYTES // row_bytes, min_rows_per_col * n_cols)
-    if n_rows * row_bytes <= WHOLE_BYTES:
-        rows = n_rows
     rows = max(1, min(n_rows, rows, CHUNK_BYTES // row_bytes))
     n_chunks = -(-n_rows // rows)
     return int(-(-n_rows // n_chunks))
@@ -191,13 +186,6 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     buf[:, p] = 1
     buf[:, p + 1 :] = 0
     sqrt_w = None if weights is None else np.sqrt(weights.astype(dtype))
-    # A copy then a rank-one update ``block -= 1 shift^T`` is twice as fast
-    # as NumPy's broadcast subtraction, with the same rounding.
-    ger = blas.dger if double else blas.sger
-    shift = np.zeros(width, dtype=dtype)
-    shift[:d] = shift_x
-    shifted = bool(np.any(shift_x != 0))
-    ones = np.ones(rows, dtype=dtype)
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
     gram = np.zeros((width, width), order="F") if double else None
@@ -210,9 +198,7 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
-        np.copyto(block[:, :d], X[start:stop])
-        if shifted:
-            ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
+        np.subtract(X[start:stop], shift_x, out=block[:, :d])
         if start % stage_rows == 0:
             staged = start
             end = min(n, start + stage_rows)
