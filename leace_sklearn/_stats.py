@@ -36,7 +36,7 @@ CHUNK_BYTES = 32 * 2**20
 STAGE_BYTES = 4 * 2**20
 # The shift only needs to be near the mean: a few rows estimate it to a small
 # fraction of a standard deviation.
-SHIFT_ROWS = 256
+SHIFT_ROWS = 64
 
 
 @dataclass
@@ -62,15 +62,17 @@ class Moments:
     comoment: Any
 
 
-def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4):
+def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4, whole_bytes=0):
     """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``).
 
-    Chunks have at least ``min_rows_per_col * n_cols`` rows. The rows are
-    spread evenly over the chunks, so that no small last chunk runs at a
-    fraction of BLAS speed.
+    Chunks have at least ``min_rows_per_col * n_cols`` rows; a batch of at
+    most ``whole_bytes`` is one chunk. The rows are spread evenly over the
+    chunks, so that no small last chunk runs at a fraction of BLAS speed.
     """
     row_bytes = max(1, n_cols * itemsize)
     rows = max(CACHE_BYTES // row_bytes, min_rows_per_col * n_cols)
+    if n_rows * row_bytes <= whole_bytes:
+        rows = n_rows
     rows = max(1, min(n_rows, rows, CHUNK_BYTES // row_bytes))
     n_chunks = -(-n_rows // rows)
     return int(-(-n_rows // n_chunks))
@@ -178,14 +180,26 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     # markedly faster on such rows than the extra columns cost.
     width = -(-(p + 1) // 4) * 4
     # dsyrk adds a float64 chunk in place, so such chunks stay in cache;
-    # float32 ones are summed into float64 at a cost in width**2 per chunk.
-    rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if double else 4)
+    # float32 ones are summed into float64 at a cost in width**2 per chunk,
+    # so they are taller, and a small batch is a single one.
+    if double:
+        rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1)
+    else:
+        rows = chunk_rows(width, dtype.itemsize, n, whole_bytes=4 * CACHE_BYTES)
     # Not np.zeros: a calloc'd buffer is zeroed or page-faulted in full on
     # every call, while only the padding needs zeros.
     buf = np.empty((rows, width), dtype=dtype)
     buf[:, p] = 1
     buf[:, p + 1 :] = 0
     sqrt_w = None if weights is None else np.sqrt(weights.astype(dtype))
+    # A copy then a rank-one update ``block -= 1 shift^T`` is up to twice as
+    # fast as NumPy's broadcast subtraction into the strided columns, with
+    # the same rounding.
+    ger = blas.dger if double else blas.sger
+    shift = np.zeros(width, dtype=dtype)
+    shift[:d] = shift_x
+    shifted = bool(np.any(shift_x != 0))
+    ones = np.ones(rows, dtype=dtype)
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
     gram = np.zeros((width, width), order="F") if double else None
@@ -198,7 +212,9 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
-        np.subtract(X[start:stop], shift_x, out=block[:, :d])
+        np.copyto(block[:, :d], X[start:stop])
+        if shifted:
+            ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
         if start % stage_rows == 0:
             staged = start
             end = min(n, start + stage_rows)
