@@ -34,6 +34,9 @@ from ._stats import subtract_into
 EPS = float(np.finfo(np.float64).eps)
 # OpenBLAS multiplies without packing when m * n * k is at most about this.
 SMALL_GEMM = 10**6
+# Chunks of the edit: small enough that a chunk of X and of the output stay
+# in a core's cache between the passes over them.
+EDIT_CHUNK_BYTES = 2**19
 
 
 def is_varying(variance, mean):
@@ -303,7 +306,7 @@ def apply_edit(
     alpha=1.0,
     check=None,
     spread=None,
-    chunk_bytes=2**19,
+    chunk_bytes=None,
 ):
     """``out = X - alpha * ((X - mean) @ right.T) @ left.T``, chunk by chunk.
 
@@ -318,6 +321,8 @@ def apply_edit(
     n, d = X.shape
     dtype = X.dtype
     rank = left.shape[1]
+    if chunk_bytes is None:
+        chunk_bytes = EDIT_CHUNK_BYTES
     rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * dtype.itemsize)))))
     if (
         rank
