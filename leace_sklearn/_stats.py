@@ -179,11 +179,13 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     # Rows padded with zero columns to a multiple of 4 values: BLAS runs
     # markedly faster on such rows than the extra columns cost.
     width = -(-(p + 1) // 4) * 4
-    # dsyrk adds a float64 chunk in place, so such chunks stay in cache;
-    # float32 ones are summed into float64 at a cost in width**2 per chunk,
-    # so they are taller, and a small batch is a single one.
+    # dsyrk adds a float64 chunk into the result in place: chunks stay in
+    # cache when the result does too, else they are tall enough for the
+    # result's traffic to be small. float32 chunks are summed into float64
+    # at a cost in width**2 each, so they are tall, and a small batch is one.
     if double:
-        rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1)
+        small = width * width * dtype.itemsize <= CACHE_BYTES
+        rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if small else 4)
     else:
         rows = chunk_rows(width, dtype.itemsize, n, whole_bytes=4 * CACHE_BYTES)
     # Not np.zeros: a calloc'd buffer is zeroed or page-faulted in full on
