@@ -378,14 +378,14 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows):
     dtype = X.dtype
     rank = left.shape[1]
     gemm = blas.dgemm if dtype == np.float64 else blas.sgemm
-    # A last column of ones gives each row's sum: finite unless the row holds
-    # a NaN or an infinity (or the sum overflows, which ``check`` tells
-    # apart), so finiteness is tested without a pass of its own. Its zero
-    # column in the left factor keeps it out of the edit.
-    right_t = np.ones((d, rank + 1), dtype=dtype)
-    right_t[:, :rank] = right.T
     left_f = np.zeros((d, rank + 1), dtype=dtype, order="F")
     left_f[:, :rank] = alpha * np.asarray(left)
+    # One more coordinate: first each row's sum, finite unless the row holds
+    # a NaN or an infinity (or the sum overflows, which ``check`` tells
+    # apart), so that finiteness is tested without a pass of its own; then
+    # set to 1, to add the constant part of the edit in the same product.
+    right_t = np.ones((d, rank + 1), dtype=dtype)
+    right_t[:, :rank] = right.T
     # Chunks small enough for OpenBLAS's small-matrix kernels, which skip
     # the packing that dominates products this thin.
     rows = max(16, min(rows, SMALL_GEMM // (d * (rank + 1))))
@@ -395,9 +395,11 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows):
         mean_c = np.asarray(mean).astype(dtype)
         centred_buf = np.empty((rows, d), dtype=dtype)
     elif mean is not None:
-        # The same product as the centred one, up to rounding.
+        # X @ right.T - mean @ right.T: the same product up to rounding, with
+        # -(mean @ right.T) @ left.T as the constant part.
         mean_c = np.asarray(mean).astype(dtype).astype(np.float64)
-        offset = (mean_c @ right_t[:, :rank].astype(np.float64)).astype(dtype)
+        offset = mean_c @ right_t[:, :rank].astype(np.float64)
+        left_f[:, rank] = -(left_f[:, :rank].astype(np.float64) @ offset)
     # NaN or inf in X is reported by the test below, not by warnings.
     with np.errstate(invalid="ignore", over="ignore"):
         for start in range(0, n, rows):
@@ -411,12 +413,9 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows):
             else:
                 source = block
             np.matmul(source, right_t, out=coords)
-            if not np.isfinite(coords[:, rank].sum()):
-                if check is not None:
-                    check(block)
-                coords[:, rank] = 0
-            if mean is not None and not centre:
-                coords[:, :rank] -= offset
+            if not np.isfinite(coords.sum()) and check is not None:
+                check(block)
+            coords[:, rank] = 1
             if out is not X:
                 np.copyto(target, block)
             gemm(-1.0, left_f, coords.T, beta=1.0, c=target.T, overwrite_c=1)
