@@ -17,6 +17,9 @@ Timings are round-robin: in each repetition every contender of a
 configuration runs once, in an order that rotates between repetitions, so
 that a slow phase of a noisy machine hits all of them alike. Each ratio is
 the median over repetitions of the ratio measured within one repetition.
+Before each timed call, as much memory as the data is faulted in and freed
+(untimed; see ``refresh_memory``), so that every call that allocates a new
+array starts from the same state.
 
 Run ``python benchmarks/bench_core.py --help`` for the options;
 ``--quick`` is a smoke configuration that runs in well under a minute.
@@ -118,14 +121,36 @@ class Contender:
     times: list = field(default_factory=list)
 
 
-def round_robin(contenders, repeat):
-    """Time every contender once per repetition, in a rotating order."""
+def refresh_memory(nbytes):
+    """Fault in ``nbytes`` of fresh memory and free it again.
+
+    A guest that reports free pages to its host (Linux free page reporting,
+    about 2 s after they are freed, as on the VM the results were measured
+    on) gets them back only through a slower page fault: faulting in memory
+    that has been free that long costs about twice as much. In a fixed
+    rotation the contender that runs after a long one (``transform`` after
+    ``X.T @ X``) would pay that alone. Done before every timed call, this
+    gives every allocation the same, recently freed memory.
+    """
+    if nbytes > 0:
+        block = np.empty(nbytes, dtype=np.uint8)
+        block[::4096] = 1  # one write per page faults it in
+        del block
+
+
+def round_robin(contenders, repeat, refresh_bytes=0):
+    """Time every contender once per repetition, in a rotating order.
+
+    ``refresh_bytes`` of memory go through ``refresh_memory`` before each
+    timed call (after the contender's setup).
+    """
     names = list(contenders)
     for rep in range(repeat):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
             c = contenders[name]
             arg = c.setup() if c.setup is not None else None
+            refresh_memory(refresh_bytes)
             gc.disable()
             try:
                 t0 = time.perf_counter()
@@ -204,7 +229,7 @@ def bench_config(X, z, k, repeat, with_reference):
         contenders["ref_fit"] = Contender(ref_fit)
         contenders["ref_transform"] = Contender(lambda _: eraser(xt))
 
-    t = round_robin(contenders, repeat)
+    t = round_robin(contenders, repeat, refresh_bytes=X.nbytes)
     base = t["matmul"] + t["copy"]
     res = {
         "t": t,

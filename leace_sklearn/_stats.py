@@ -16,22 +16,27 @@ References
    Statistician 37(3), 242-247, 1983.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from array_api_compat import device as _device
 from array_api_compat import is_numpy_namespace, is_torch_namespace
+from scipy.linalg import blas
 
 # Chunks of [x | z | 1] for the Gram product: about the size of a core's
 # cache, so that shifting a chunk and multiplying it cost one pass over X, but
 # at least a few times wider than tall (a rank-m update of a p x p result is
 # efficient only when m is not much smaller than p), and never more than
 # CHUNK_BYTES, so that fit needs little memory beyond the caller's data.
-CACHE_BYTES = 2 * 2**20
+CACHE_BYTES = 2**20
 CHUNK_BYTES = 32 * 2**20
-# The shift only needs to be near the mean: a few rows estimate it well.
-SHIFT_ROWS = 1024
+# The concept is written in blocks of up to this size.
+STAGE_BYTES = 4 * 2**20
+# The shift only needs to be near the mean: a few rows estimate it to a small
+# fraction of a standard deviation.
+SHIFT_ROWS = 64
 
 
 @dataclass
@@ -57,14 +62,17 @@ class Moments:
     comoment: Any
 
 
-def chunk_rows(n_cols, itemsize, n_rows):
+def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4, whole_bytes=0):
     """Rows per chunk of ``n_cols`` columns (see ``CACHE_BYTES``).
 
-    The rows are spread evenly over the chunks, so that no small last chunk
-    runs at a fraction of BLAS speed.
+    Chunks have at least ``min_rows_per_col * n_cols`` rows; a batch of at
+    most ``whole_bytes`` is one chunk. The rows are spread evenly over the
+    chunks, so that no small last chunk runs at a fraction of BLAS speed.
     """
     row_bytes = max(1, n_cols * itemsize)
-    rows = max(CACHE_BYTES // row_bytes, 4 * n_cols)
+    rows = max(CACHE_BYTES // row_bytes, min_rows_per_col * n_cols)
+    if n_rows * row_bytes <= whole_bytes:
+        rows = n_rows
     rows = max(1, min(n_rows, rows, CHUNK_BYTES // row_bytes))
     n_chunks = -(-n_rows // rows)
     return int(-(-n_rows // n_chunks))
@@ -122,14 +130,6 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     p = d + concept.n_columns
     dtype = X.dtype
     f64 = xp.float64
-    # Rows padded to a multiple of 64 bytes with zero columns: BLAS runs
-    # markedly faster on aligned rows than the extra columns cost.
-    width = -(-(p + 1) // 16) * 16
-    rows = chunk_rows(width, dtype.itemsize, n)
-    dev = None if hasattr(X, "toarray") else _device(X)
-    buf = xp.zeros((rows, width), dtype=dtype, device=dev)
-    gram = None
-    sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
     head = min(n, SHIFT_ROWS)
     if shift is None:
         shift_x = xp.sum(dense_rows(X, 0, head), axis=0, dtype=f64) / head
@@ -141,19 +141,10 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     shift_z = xp.where(numeric, shift[d:], 0.0)
     shift = xp.concat([shift_x, shift_z])
     shift_x_c = xp.astype(shift_x, dtype)
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        block = buf[: stop - start, ...]
-        subtract_into(xp, block[:, :d], dense_rows(X, start, stop), shift_x_c)
-        concept.fill(start, stop, block[:, d:p], shift_z)
-        block[:, p] = 1
-        if sqrt_w is not None:
-            block *= sqrt_w[start:stop, None]
-        g = xp.astype((block.T @ block)[: p + 1, : p + 1], f64)
-        if gram is None:
-            gram = g
-        else:
-            gram += g
+    if is_numpy_namespace(xp):
+        gram = _numpy_gram(X, concept, weights, shift_x_c, shift_z)
+    else:
+        gram = _generic_gram(xp, X, concept, weights, shift_x_c, shift_z)
     # Every statistic, the weight sum included, comes from the same rounded
     # weights, so that the erasure is exact for the weighting it saw.
     weight = float(gram[p, p])
@@ -161,8 +152,127 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     mean = shift + first / weight if weight > 0 else shift
     comoment = gram[:p, :p]
     if weight > 0:
-        comoment = comoment - (first[:, None] * first[None, :]) / weight
+        # comoment -= first first^T / weight, kept exactly symmetric.
+        root = first / math.sqrt(weight)
+        if is_numpy_namespace(xp):
+            _rank_one_update(gram, root)
+        else:
+            comoment = comoment - root[:, None] * root[None, :]
     return Moments(n_samples=n, weight=weight, mean=mean, comoment=comoment)
+
+
+def _generic_gram(xp, X, concept, weights, shift_x, shift_z):
+    """Gram matrix of ``[sqrt(w) (v - s) | sqrt(w)]`` in float64, any namespace."""
+    n, d = X.shape
+    p = d + concept.n_columns
+    dtype = X.dtype
+    rows = chunk_rows(p + 1, dtype.itemsize, n)
+    buf = xp.zeros((rows, p + 1), dtype=dtype, device=_device(X))
+    sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
+    gram = None
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = buf[: stop - start, ...]
+        subtract_into(xp, block[:, :d], dense_rows(X, start, stop), shift_x)
+        concept.fill(start, stop, block[:, d:p], shift_z)
+        block[:, p] = 1
+        if sqrt_w is not None:
+            block *= sqrt_w[start:stop, None]
+        g = xp.astype(_gram_product(xp, block), xp.float64)
+        gram = g if gram is None else gram + g
+    return gram
+
+
+def _gram_product(xp, block):
+    """``block.T @ block``."""
+    if is_torch_namespace(xp) and block.device.type == "cpu":
+        # torch multiplies X.T @ X as a general product; NumPy, on the same
+        # memory, sends it to SYRK, which does half the work.
+        view = block.numpy()
+        return xp.asarray(view.T @ view)
+    return block.T @ block
+
+
+def _numpy_gram(X, concept, weights, shift_x, shift_z):
+    """``_generic_gram`` for NumPy: aligned rows, BLAS calls that accumulate."""
+    n, d = X.shape
+    p = d + concept.n_columns
+    dtype = X.dtype
+    double = dtype == np.float64
+    # Rows padded with zero columns to a multiple of 4 values: BLAS runs
+    # markedly faster on such rows than the extra columns cost.
+    width = -(-(p + 1) // 4) * 4
+    # dsyrk adds a float64 chunk into the result in place: chunks stay in
+    # cache when the result does too, else they are tall enough for the
+    # result's traffic to be small. float32 chunks are summed into float64
+    # at a cost in width**2 each, so they are tall, and a small batch is one.
+    if double:
+        small = width * width * dtype.itemsize <= CACHE_BYTES
+        rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if small else 4)
+    else:
+        rows = chunk_rows(width, dtype.itemsize, n, whole_bytes=4 * CACHE_BYTES)
+    # Not np.zeros: a calloc'd buffer is zeroed or page-faulted in full on
+    # every call, while only the padding needs zeros.
+    buf = np.empty((rows, width), dtype=dtype)
+    buf[:, p] = 1
+    buf[:, p + 1 :] = 0
+    sqrt_w = None if weights is None else np.sqrt(weights.astype(dtype))
+    # A copy then a rank-one update ``block -= 1 shift^T`` is up to twice as
+    # fast as NumPy's broadcast subtraction into the strided columns, with
+    # the same rounding.
+    ger = blas.dger if double else blas.sger
+    shift = np.zeros(width, dtype=dtype)
+    shift[:d] = shift_x
+    shifted = bool(np.any(shift_x != 0))
+    ones = np.ones(rows, dtype=dtype)
+    # float64: SciPy's dsyrk adds each chunk into one triangle in place;
+    # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
+    gram = np.zeros((width, width), order="F") if double else None
+    # Writing the concept has a fixed cost per call: it is written for many
+    # chunks at once (a whole number of them) and copied into each.
+    stage_rows = min(n, max(1, STAGE_BYTES // ((p - d) * dtype.itemsize)))
+    stage_rows = -(-stage_rows // rows) * rows
+    stage = np.empty((min(n, stage_rows), p - d), dtype=dtype)
+    staged = 0
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = buf[: stop - start]
+        np.copyto(block[:, :d], dense_rows(X, start, stop))
+        if shifted:
+            ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
+        if start % stage_rows == 0:
+            staged = start
+            end = min(n, start + stage_rows)
+            concept.fill(start, end, stage[: end - start], shift_z)
+        np.copyto(block[:, d:p], stage[start - staged : stop - staged])
+        if sqrt_w is not None:
+            scale = sqrt_w[start:stop, None]
+            block[:, :p] *= scale
+            block[:, p : p + 1] = scale
+        if double:
+            gram = blas.dsyrk(1.0, block.T, beta=1.0, c=gram, overwrite_c=1)
+        elif gram is None:
+            gram = (block.T @ block).astype(np.float64)
+        else:
+            gram += block.T @ block
+    if double:
+        # dsyrk wrote the upper triangle; the lower one is still zero.
+        diagonal = np.diagonal(gram).copy()
+        gram = gram + gram.T
+        np.fill_diagonal(gram, diagonal)
+    return gram
+
+
+def _rank_one_update(gram, root):
+    """``gram[:p, :p] -= root root^T`` in place, one BLAS pass (p = len(root)).
+
+    ``gram`` is a contiguous symmetric array; its other rows and columns
+    (the weight's among them) are unchanged.
+    """
+    x = np.zeros(gram.shape[0])
+    x[: root.shape[0]] = root
+    target = gram if gram.flags.f_contiguous else gram.T
+    blas.dger(-1.0, x, x, a=target, overwrite_a=1)
 
 
 def merge_moments(xp, a, b):

@@ -407,9 +407,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 batch = batch_moments(xp, X_num, encoded, weights, shift=shift)
             else:
                 batch = stream_moments(backend, X_num, encoded, weights, shift)
-        if not bool(xp.all(xp.isfinite(batch.comoment))):
-            # NaN or inf anywhere in X reaches the Gram diagonal; only then is
-            # X scanned, to say precisely what is wrong.
+        if not bool(xp.all(xp.isfinite(xp.linalg.diagonal(batch.comoment)))):
+            # NaN or inf anywhere in X reaches the Gram diagonal, and an
+            # off-diagonal entry is at most the largest diagonal one: only
+            # then is X scanned, to say precisely what is wrong.
             if is_tensor(X_num):
                 if not bool(xp.all(xp.isfinite(X_num))):
                     raise ValueError("Input X contains NaN or infinity.")
@@ -635,7 +636,18 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         if is_tensor(X):
             return self._transform_tensor(X)
         given = X
-        X, _, _ = self._features(X, reset=False)
+        if not (
+            type(X) is np.ndarray
+            and X.dtype in (np.float32, np.float64)
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and self.concept_columns is None
+            and not hasattr(self, "feature_names_in_")
+        ):
+            # Skipped for a float array that validate_data would pass as it
+            # is: its fixed cost is a fifth of the whole transform of 1 MB.
+            X, _, _ = self._features(X, reset=False)
         # Only a NumPy array the caller handed over whole may be overwritten
         # (never, say, the buffer behind a DataFrame).
         in_place = (
@@ -644,11 +656,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             and isinstance(given, np.ndarray)
             and X.flags.writeable
         )
-        if sp.issparse(X):
-            # The low-rank edit touches every entry: the result is dense.
-            out = np.empty(X.shape, dtype=X.dtype)
-        else:
-            out = X if in_place else np.empty_like(X)
+        # C order whatever X's layout (the edit then runs in place on rows),
+        # and dense for sparse X: the low-rank edit touches every entry.
+        out = X if in_place else np.empty(X.shape, dtype=X.dtype)
+        d = self.mean_.shape[0]
+        diagonal = to_numpy(self._moments.comoment.diagonal()[:d])
+        spread = np.sqrt(diagonal / self._moments.weight)
         return apply_edit(
             xp_numpy,
             X,
@@ -658,6 +671,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             mean=self.mean_ if self.affine else None,
             alpha=self.alpha,
             check=_check_finite_chunk,
+            spread=spread,
         )
 
     def _transform_tensor(self, X):
@@ -829,7 +843,6 @@ def _take_columns(X, positions):
 
 
 def _check_finite_chunk(chunk):
-    # A sum is one cheap pass over a chunk in cache; it overflows only for
-    # huge finite values, and then the exact check below decides.
-    if not np.isfinite(chunk.sum()):
-        assert_all_finite(chunk, input_name="X")
+    # Called by apply_edit only when its cheap test (a sum) is not finite,
+    # which huge finite values can cause too: this exact check decides.
+    assert_all_finite(chunk, input_name="X")

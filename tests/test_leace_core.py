@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from _helpers import one_hot, weighted_cov
 
-from leace_sklearn._leace import default_tol, erasure_factors, oas_shrinkage
+from leace_sklearn._leace import (
+    apply_edit,
+    default_tol,
+    erasure_factors,
+    needs_centring,
+    oas_shrinkage,
+)
 from leace_sklearn._stats import Moments
 
 
@@ -71,3 +77,100 @@ def test_oas_matches_scikit_learn(rng):
 def test_default_tol_scales_with_size():
     assert default_tol(10, 2) == 10 * np.finfo(np.float64).eps
     assert default_tol(1, 50) > default_tol(1, 2)
+
+
+def _factors(rng, d, rank):
+    left = rng.normal(size=(d, rank))
+    right = rng.normal(size=(rank, d))
+    left[1] = 0  # a feature the edit leaves alone
+    return left, right
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rank", [1, 3])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+@pytest.mark.parametrize("layout", ["C", "F", "in place"])
+def test_apply_edit_matches_formula(rng, dtype, rank, offset, layout):
+    n, d = 700, 6
+    X = (rng.normal(size=(n, d)) * [1, 2, 3, 1, 1, 1] + offset).astype(dtype)
+    left, right = _factors(rng, d, rank)
+    mean = X.mean(axis=0, dtype=np.float64)
+    spread = X.std(axis=0, dtype=np.float64)
+    if layout == "F":
+        X = np.asfortranarray(X)
+    given = X.copy() if layout == "in place" else X
+    out = given if layout == "in place" else np.empty(X.shape, dtype=dtype)
+    # Small chunks, so that there are many, the last one shorter.
+    got = apply_edit(
+        xp,
+        given,
+        out,
+        left,
+        right,
+        mean=mean,
+        alpha=0.7,
+        spread=spread,
+        chunk_bytes=64 * d * X.itemsize,
+    )
+    assert got is out and got.dtype == dtype
+    X64 = X.astype(np.float64)
+    want = X64 - 0.7 * ((X64 - mean) @ right.T) @ left.T
+    edit = np.abs(want - X64).max()
+    eps = np.finfo(dtype).eps
+    assert np.abs(got - want).max() <= 50 * eps * (np.abs(X64).max() + edit)
+    np.testing.assert_array_equal(got[:, 1], X[:, 1])
+
+
+def test_centring_is_skipped_only_where_it_cannot_matter(rng):
+    right = rng.normal(size=(2, 5))
+    spread = np.ones(5)
+    assert not needs_centring(np.full(5, 0.5), right, spread)
+    assert needs_centring(np.full(5, 3.0), right, spread)
+    assert needs_centring(np.zeros(5), right, None)
+    assert not needs_centring(None, right, spread)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_apply_edit_reports_non_finite_chunks(rng, bad, in_place):
+    X = rng.normal(size=(400, 5))
+    X[321, 2] = bad
+    left, right = _factors(rng, 5, 2)
+    seen = []
+
+    def check(chunk):
+        seen.append(chunk.copy())
+        if not np.all(np.isfinite(chunk)):
+            raise ValueError("not finite")
+
+    out = X if in_place else np.empty_like(X)
+    with pytest.raises(ValueError, match="not finite"):
+        apply_edit(xp, X, out, left, right, mean=X[:300].mean(0), check=check)
+    assert len(seen) == 1 and not np.all(np.isfinite(seen[0]))
+
+
+def test_apply_edit_huge_finite_rows_are_not_poisoned(rng):
+    """A row whose sum overflows is checked, found finite, and edited."""
+    X = rng.normal(size=(50, 3))
+    X[7, :2] = 1.5e308
+    left = np.array([[0.0], [0.0], [1.0]])
+    right = np.array([[0.0, 0.0, 1.0]])
+    checked = []
+    out = apply_edit(xp, X, np.empty_like(X), left, right, check=checked.append)
+    assert len(checked) == 1
+    np.testing.assert_array_equal(out[:, :2], X[:, :2])
+    np.testing.assert_array_equal(out[:, 2], 0.0)
+
+
+def test_apply_edit_centres_float32_far_from_zero(rng):
+    """Centred first, the edit of float32 data far from zero is exact up to
+    the output's own rounding; uncentred, cancellation would cost more."""
+    X = (rng.normal(size=(2000, 8)) + 1e4).astype(np.float32)
+    left, right = _factors(rng, 8, 2)
+    mean = X.mean(axis=0, dtype=np.float64)
+    spread = X.std(axis=0, dtype=np.float64)
+    got = apply_edit(xp, X, np.empty_like(X), left, right, mean=mean, spread=spread)
+    # The mean is used rounded to float32, like the data.
+    X64, mean32 = X.astype(np.float64), mean.astype(np.float32).astype(np.float64)
+    want = X64 - ((X64 - mean32) @ right.T) @ left.T
+    assert np.abs(got - want).max() <= np.spacing(np.float32(1e4))

@@ -6,7 +6,7 @@ import pytest
 from _helpers import weighted_cov
 
 from leace_sklearn import _stats
-from leace_sklearn._concept import NUMERIC, EncodedConcept
+from leace_sklearn._concept import CATEGORICAL, NUMERIC, EncodedConcept
 from leace_sklearn._stats import batch_moments, embed_moments, merge_moments
 
 
@@ -88,3 +88,40 @@ def test_embed_moments_inserts_zero_columns(rng):
     np.testing.assert_array_equal(wide.mean[[1, 3]], 0)
     np.testing.assert_array_equal(wide.comoment[[1, 3]], 0)
     np.testing.assert_array_equal(wide.comoment[[0, 2, 4]][:, [0, 2, 4]], m.comoment)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_chunks_and_concept_blocks_change_nothing(rng, monkeypatch, dtype, weighted):
+    """Many chunks, with the concept written in blocks across them, equal
+    the two-pass moments, a one-hot and a numeric concept column included."""
+    n = 1000
+    X = (rng.normal(size=(n, 5)) * [1, 10, 1, 1, 100] + 50).astype(dtype)
+    codes = rng.integers(0, 3, size=n)
+    age = rng.normal(40.0, 10.0, size=n)
+    concept = EncodedConcept([codes, age], [3, 1], [CATEGORICAL, NUMERIC])
+    w = rng.uniform(0, 2, size=n) if weighted else None
+    itemsize = np.dtype(dtype).itemsize
+    # Chunks of at most 40 rows of the 12 padded columns; the concept in
+    # blocks of about 100 rows, so that blocks and chunks fall out of step.
+    monkeypatch.setattr(_stats, "CACHE_BYTES", 1)
+    monkeypatch.setattr(_stats, "CHUNK_BYTES", 40 * 12 * itemsize)
+    monkeypatch.setattr(_stats, "STAGE_BYTES", 100 * 4 * itemsize)
+    m = batch_moments(xp, X, concept, w)
+    V = np.column_stack([X.astype(np.float64), concept.dense()])
+    weight, mean, comoment = _reference(V, w)
+    # float32 rounds the weights too (the same rounded ones for everything).
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(m.weight, weight, rtol=rtol)
+    np.testing.assert_allclose(m.mean, mean, rtol=rtol)
+    scale = np.sqrt(np.outer(np.diagonal(comoment), np.diagonal(comoment)))
+    assert np.abs(m.comoment - comoment).max() < rtol * scale.max()
+    np.testing.assert_allclose(
+        np.diagonal(m.comoment), np.diagonal(comoment), rtol=10 * rtol
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_comoment_is_exactly_symmetric(rng, dtype):
+    m = _moments((rng.normal(size=(300, 6)) * 3 + 5).astype(dtype))
+    np.testing.assert_array_equal(m.comoment, m.comoment.T)

@@ -112,12 +112,14 @@ def test_half_precision_keeps_the_guarantee_to_its_precision(backend, data, dtyp
     est = LeaceTransformer().fit(half, concept=z)
     out = est.transform(half)
     assert out.dtype == half.dtype and out.device == half.device
-    # The statistics are those of the rounded input, in float64.
+    # The statistics are those of the rounded input, computed as for
+    # float32 input: equal to a float64 fit to float32 accuracy.
     exact = LeaceTransformer().fit(half.double().cpu().numpy(), concept=z)
     np.testing.assert_allclose(
         est.proj_left_ @ est.proj_right_,
         exact.proj_left_ @ exact.proj_right_,
-        atol=1e-5,
+        rtol=1e-4,
+        atol=1e-4,
     )
     # What remains is the rounding of the output to the half dtype.
     eps = float(torch.finfo(half.dtype).eps)
