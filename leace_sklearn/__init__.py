@@ -5,9 +5,15 @@ feature matrix with the least possible change to the data (Belrose et al.,
 2023, arXiv:2306.03819).
 """
 
-from ._transformer import LeaceTransformer
-from .datasets import load_adult
-
+# Set before the imports below: the estimator records it when pickled.
 __version__ = "0.1.0.dev0"
 
-__all__ = ["LeaceTransformer", "load_adult", "__version__"]
+from ._transformer import InconsistentVersionWarning, LeaceTransformer  # noqa: E402
+from .datasets import load_adult  # noqa: E402
+
+__all__ = [
+    "InconsistentVersionWarning",
+    "LeaceTransformer",
+    "load_adult",
+    "__version__",
+]

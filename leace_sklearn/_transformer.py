@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import __version__
 from ._backend import (
     Backend,
     check_tensor,
@@ -487,7 +488,23 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 to_numpy(moments.mean, np.float64),
                 to_numpy(moments.comoment, np.float64),
             )
+        state["_leace_sklearn_version"] = __version__
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        saved = state.pop("_leace_sklearn_version", "unknown")
+        if saved != __version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    f"Trying to unpickle {type(self).__name__} from "
+                    f"leace_sklearn {saved} when using version {__version__}. "
+                    "This might lead to breaking code or invalid results. Use "
+                    "at your own risk; refit it with this version if you can."
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def _features(self, X, *, reset, tensors=False):
         """Validate X; return the features to erase, concept columns, positions.
@@ -750,6 +767,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
         return tags
+
+
+class InconsistentVersionWarning(UserWarning):
+    """An estimator is unpickled with another version of leace_sklearn."""
 
 
 def _resolve_columns(columns, names, n_features):
