@@ -20,6 +20,9 @@ References
 .. [2] Y. Chen, A. Wiesel, Y. C. Eldar and A. O. Hero, "Shrinkage algorithms
    for MMSE covariance estimation", IEEE Trans. Signal Processing 58(10),
    5016-5029, 2010.
+.. [3] A. J. Cox and N. J. Higham, "Stability of Householder QR factorization
+   for weighted least squares problems", in Numerical Analysis 1997,
+   Pitman Research Notes in Mathematics 380, 57-73, 1998.
 """
 
 import math
@@ -163,6 +166,33 @@ def _range_basis(xp, M, tol):
     return U[:, :rank]
 
 
+def _orth_basis(xp, sxz, scale, tol):
+    """Orthonormal basis of the column space of ``sxz`` (``method="orth"``).
+
+    ``scale`` holds the features' spreads (0 for constant ones). The rank is
+    decided on the standardised cross-covariance, so that a feature's
+    signal counts at its own scale however small, and the basis comes from
+    a Householder QR with rows sorted by decreasing norm, which is
+    accurate row by row (Cox and Higham, 1998): an SVD of the raw matrix
+    would round every row at the scale of the largest, leaving small
+    features correlated with the concept when scales differ by orders of
+    magnitude.
+    """
+    d = sxz.shape[0]
+    inv = xp.where(scale > 0, 1.0 / xp.where(scale > 0, scale, 1.0), 0.0)
+    directions = _range_basis(xp, sxz * inv[:, None], tol)
+    rank = directions.shape[1]
+    if rank == 0:
+        return directions
+    if rank == d:
+        # Everything is erased; the identity is exact where a QR is not.
+        return _eye(xp, d, sxz)
+    span = directions * scale[:, None]
+    order = xp.argsort(-xp.linalg.vector_norm(span, axis=1))
+    q, _ = xp.linalg.qr(xp.take(span, order, axis=0))
+    return xp.take(q, xp.argsort(order), axis=0)
+
+
 def erasure_factors(
     xp,
     moments,
@@ -218,12 +248,15 @@ def erasure_factors(
         sxz = moments.comoment[:d, keep]  # 10x faster than take here
     else:
         sxz = xp.take(moments.comoment[:d, ...], xp.asarray(keep), axis=1)
-    if method == "orth":
-        basis = _range_basis(xp, sxz, tol)
-        return basis, basis.T
-
     mean = moments.mean[:d]
     sxx = moments.comoment[:d, :d]
+    if method == "orth":
+        variance = xp.linalg.diagonal(sxx) / weight
+        active = is_varying(variance, mean)
+        scale = xp.sqrt(xp.where(active, variance, 0.0))
+        basis = _orth_basis(xp, sxz, scale, tol)
+        return basis, basis.T
+
     if not affine:
         sxx = sxx + weight * (mean[:, None] * mean[None, :])
     # Constant features are left untouched by the eraser (decided before

@@ -76,9 +76,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         Relative cutoff: singular values of the whitened cross-covariance
         below ``tol`` times the largest one, and eigenvalues of the feature
         correlation matrix below ``tol`` times the largest one, count as
-        zero. None means ``max(n_features, n_concept_columns)`` times the
-        float64 machine epsilon, so that weak or rare-group signals are
-        erased too.
+        zero (for ``method="orth"``: singular values of the cross-covariance
+        of the standardised features). None means
+        ``max(n_features, n_concept_columns)`` times the float64 machine
+        epsilon, so that weak or rare-group signals are erased too.
 
     concept_columns : list of str or int, default=None
         Columns of ``X`` (names of a DataFrame's columns, or integer
@@ -439,6 +440,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         if not keep:
             warnings.warn(
                 "The concept has a single class or zero variance: there is "
+                "nothing to erase and the transform is the identity.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif self.rank_ == 0:
+            warnings.warn(
+                "X has no linear trace of the concept (constant features, or "
+                "a cross-covariance with the concept that is zero): there is "
                 "nothing to erase and the transform is the identity.",
                 UserWarning,
                 stacklevel=4,
