@@ -120,10 +120,16 @@ def _unique(values):
     if values.dtype.kind in "iub" and values.size:
         lo, hi = int(values.min()), int(values.max())
         if hi - lo <= 4 * values.size + 1024:
-            shifted = values.astype(np.intp) - lo
+            # Subtracted in 64 bits of the values' own signedness: a uint64
+            # beyond the int64 range would overflow a conversion to intp, and
+            # a difference could overflow a narrow dtype.
+            wide = np.uint64 if values.dtype.kind == "u" else np.int64
+            base = values.astype(wide)
+            shifted = (base - base.dtype.type(lo)).astype(np.intp)
             present = np.bincount(shifted, minlength=hi - lo + 1) > 0
             lookup = np.cumsum(present) - 1
-            classes = (np.flatnonzero(present) + lo).astype(values.dtype)
+            offsets = np.flatnonzero(present).astype(base.dtype)
+            classes = (offsets + base.dtype.type(lo)).astype(values.dtype)
             return classes, lookup[shifted]
     classes, codes = np.unique(values, return_inverse=True)
     return classes, codes.ravel()

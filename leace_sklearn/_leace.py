@@ -56,6 +56,19 @@ def default_tol(n_features, n_concept):
     return max(n_features, n_concept, 1) * EPS
 
 
+def rounding_floor(n_samples):
+    """Correlation below which a direction is rounding noise (``tol=None``).
+
+    Sums of ``n`` products carry a relative rounding error of about
+    ``sqrt(n)`` machine epsilons, so a cross-covariance that is zero in exact
+    arithmetic comes out as a correlation of that size. Erasing it would
+    move the data along a direction of pure noise (the optimal edit is then
+    the identity), so directions weaker than this are not erased. Any real
+    signal, however weak or rare, is many orders of magnitude above it.
+    """
+    return 16.0 * math.sqrt(max(n_samples, 1)) * EPS
+
+
 def oas_shrinkage(xp, cov, n_samples):
     """Oracle Approximating Shrinkage intensity of Chen et al. (2010), eq. 23.
 
@@ -150,26 +163,31 @@ class _Whitening:
         return _solve_triangular(self.xp, self.chol.T, U, lower=False)
 
 
-def _range_basis(xp, M, tol):
-    """Left singular vectors of ``M`` with singular value > ``tol * max``."""
+def _range_basis(xp, M, tol, floor=0.0):
+    """Left singular vectors of ``M`` with singular value > ``tol * max``.
+
+    Singular values at most ``floor`` (in ``M``'s units) count as zero too.
+    """
     if M.shape[1] == 0:
         return M[:, :0]
     if M.shape[1] == 1:
         # The SVD of one column is its normalisation (10x cheaper).
         norm = float(xp.linalg.vector_norm(M))
         if math.isfinite(norm):
-            return M[:, :0] if not norm > 0 else M / norm
+            return M[:, :0] if not norm > floor else M / norm
     U, S, _ = xp.linalg.svd(M, full_matrices=False)
-    if S.shape[0] == 0 or not float(S[0]) > 0:
+    if S.shape[0] == 0 or not float(S[0]) > floor:
         return U[:, :0]
-    rank = int(xp.sum(xp.astype(S > tol * float(S[0]), xp.int64)))
+    cutoff = max(tol * float(S[0]), floor)
+    rank = int(xp.sum(xp.astype(S > cutoff, xp.int64)))
     return U[:, :rank]
 
 
-def _orth_basis(xp, sxz, scale, tol):
+def _orth_basis(xp, sxz, scale, tol, floor):
     """Orthonormal basis of the column space of ``sxz`` (``method="orth"``).
 
-    ``scale`` holds the features' spreads (0 for constant ones). The rank is
+    ``scale`` holds the features' spreads (0 for constant ones), ``floor``
+    the singular value below which a direction is noise. The rank is
     decided on the standardised cross-covariance, so that a feature's
     signal counts at its own scale however small, and the basis comes from
     a Householder QR with rows sorted by decreasing norm, which is
@@ -180,7 +198,7 @@ def _orth_basis(xp, sxz, scale, tol):
     """
     d = sxz.shape[0]
     inv = xp.where(scale > 0, 1.0 / xp.where(scale > 0, scale, 1.0), 0.0)
-    directions = _range_basis(xp, sxz * inv[:, None], tol)
+    directions = _range_basis(xp, sxz * inv[:, None], tol, floor)
     rank = directions.shape[1]
     if rank == 0:
         return directions
@@ -223,7 +241,9 @@ def erasure_factors(
     shrinkage : None, "auto" or float in [0, 1]
     tol : float or None
         Relative cutoff for singular and eigen values; None is
-        :func:`default_tol`.
+        :func:`default_tol`, and then directions whose correlation with the
+        concept is at the rounding level (:func:`rounding_floor`) are not
+        erased either.
 
     Returns
     -------
@@ -234,9 +254,17 @@ def erasure_factors(
     """
     d = n_features
     keep = [int(i) + d for i in keep]
+    weight = moments.weight
+    # The floor in the units of the matrices whose SVD decides the rank
+    # below: standardised (or whitened) features against the concept columns
+    # as they are, whose spread is at most sqrt(max szz).
+    floor = 0.0
     if tol is None:
         tol = default_tol(d, len(keep))
-    weight = moments.weight
+        if keep and weight > 0:
+            szz = xp.take(xp.linalg.diagonal(moments.comoment), xp.asarray(keep))
+            spread_z = math.sqrt(max(float(xp.max(szz)), 0.0))
+            floor = rounding_floor(moments.n_samples) * spread_z
     if not keep or weight <= 0:
         return (
             xp.zeros((d, 0), dtype=xp.float64, device=_device(moments.mean)),
@@ -254,7 +282,7 @@ def erasure_factors(
         variance = xp.linalg.diagonal(sxx) / weight
         active = is_varying(variance, mean)
         scale = xp.sqrt(xp.where(active, variance, 0.0))
-        basis = _orth_basis(xp, sxz, scale, tol)
+        basis = _orth_basis(xp, sxz, scale, tol, floor * math.sqrt(weight))
         return basis, basis.T
 
     if not affine:
@@ -272,7 +300,7 @@ def erasure_factors(
     scale = xp.sqrt(xp.where(active, xp.linalg.diagonal(sxx), 1.0))
     inv = xp.where(active, 1.0 / scale, 0.0)
     if is_numpy_namespace(xp) and bool(xp.all(active)):
-        factors = _cholesky_factors(sxx, inv, sxz, tol)
+        factors = _cholesky_factors(sxx, inv, sxz, tol, floor)
         if factors is not None:
             return factors
     corr = sxx * inv[:, None]
@@ -280,13 +308,13 @@ def erasure_factors(
     if not bool(xp.all(active)):
         corr = corr + _eye(xp, d, corr) * xp.astype(~active, xp.float64)[None, :]
     white = _Whitening(xp, corr, tol)
-    basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol)
+    basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol, floor)
     left = white.apply_pinv(basis) * xp.where(active, scale, 0.0)[:, None]
     right = (white.apply_t(basis) * inv[:, None]).T
     return left, right
 
 
-def _cholesky_factors(sxx, inv, sxz, tol):
+def _cholesky_factors(sxx, inv, sxz, tol, floor=0.0):
     """The LEACE factors from the Cholesky factor ``C`` of ``sxx`` (NumPy).
 
     For ``D = diag(inv)``, the Cholesky factor of the correlation matrix
@@ -304,7 +332,7 @@ def _cholesky_factors(sxx, inv, sxz, tol):
     pivots = (np.diagonal(chol) * inv) ** 2
     if not (np.all(np.isfinite(pivots)) and pivots.min() > tol * pivots.max()):
         return None
-    basis = _range_basis(np, blas.dtrsm(1.0, chol, sxz, lower=1), tol)
+    basis = _range_basis(np, blas.dtrsm(1.0, chol, sxz, lower=1), tol, floor)
     left = blas.dtrmm(1.0, chol, basis, lower=1)
     right = blas.dtrsm(1.0, chol, basis, lower=1, trans_a=1).T
     return left, right

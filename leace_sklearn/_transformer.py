@@ -1,6 +1,7 @@
 """LeaceTransformer: the scikit-learn layer (validation, tags, parameters)."""
 
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import array_api_compat.numpy as xp_numpy
@@ -79,7 +80,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         zero (for ``method="orth"``: singular values of the cross-covariance
         of the standardised features). None means
         ``max(n_features, n_concept_columns)`` times the float64 machine
-        epsilon, so that weak or rare-group signals are erased too.
+        epsilon, so that weak or rare-group signals are erased too; only
+        directions whose correlation with the concept is at the rounding
+        level of the statistics (``16 * sqrt(n_samples)`` epsilons) are
+        left, as noise. ``tol=0`` erases every non-zero direction.
 
     concept_columns : list of str or int, default=None
         Columns of ``X`` (names of a DataFrame's columns, or integer
@@ -297,8 +301,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         self._check_concept_arrived("fit", concept)
-        self._reset()
-        return self._partial_fit(X, y, concept, sample_weight)
+        return self._atomic(True, X, y, concept, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, *, concept=None, sample_weight=None):
@@ -332,7 +335,25 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             The updated transformer.
         """
         self._check_concept_arrived("partial_fit", concept)
-        return self._partial_fit(X, y, concept, sample_weight)
+        return self._atomic(False, X, y, concept, sample_weight)
+
+    def _atomic(self, reset, *args):
+        """Fit or update, or leave the estimator exactly as it was.
+
+        Validation sets ``n_features_in_`` (and the feature names) before
+        the statistics are computed; if anything fails after that, even an
+        interrupt, the earlier state comes back, so that a failed call
+        never leaves a half-fitted estimator behind.
+        """
+        saved = dict(self.__dict__)
+        try:
+            if reset:
+                self._reset()
+            return self._partial_fit(*args)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
 
     def _check_concept_arrived(self, method, concept):
         """Refuse to fall back to ``y`` when a routed concept went missing.
@@ -386,7 +407,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 ensure_non_negative=True,
             )
             # Recent scikit-learn rejects this itself; older versions do not.
-            if not weights.sum() > 0:
+            # (The weights are non-negative; a sum could overflow.)
+            if not weights.max() > 0:
                 raise ValueError(
                     "sample_weight sums to zero; at least one non-zero weight "
                     "is needed."
@@ -413,14 +435,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             # NaN or inf anywhere in X reaches the Gram diagonal, and an
             # off-diagonal entry is at most the largest diagonal one: only
             # then is X scanned, to say precisely what is wrong.
-            if is_tensor(X_num):
-                if not bool(xp.all(xp.isfinite(X_num))):
-                    raise ValueError("Input X contains NaN or infinity.")
-            else:
-                assert_all_finite(X_num, input_name="X")
+            _check_finite(X_num)
+            if weights is not None and not np.isfinite(weights.max()):
+                raise ValueError("sample_weight contains infinity.")
             raise ValueError(
-                "the second moments of X overflowed float64: its values are too "
-                "large; rescale X (e.g. with StandardScaler) before erasing."
+                "the second moments of X overflowed float64: its values (or "
+                "sample_weight times their squares) are too large; rescale X "
+                "(e.g. with StandardScaler) or the weights before erasing."
             )
         moments = merge_moments(xp, previous, batch)
         left, right, keep = self._factors(backend, moments, encoder, d)
@@ -447,8 +468,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         elif self.rank_ == 0:
             warnings.warn(
                 "X has no linear trace of the concept (constant features, or "
-                "a cross-covariance with the concept that is zero): there is "
-                "nothing to erase and the transform is the identity.",
+                "a cross-covariance with the concept that is zero up to "
+                "rounding): there is nothing to erase and the transform is the "
+                "identity.",
                 UserWarning,
                 stacklevel=4,
             )
@@ -537,10 +559,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             accept_sparse=("csr", "csc"),
         )
         if self.concept_columns is None:
-            X = validate_data(self, X, reset=reset, copy=False, **kwargs)
+            with _numbers_expected():
+                X = validate_data(self, X, reset=reset, copy=False, **kwargs)
             return _as_csr(X), None, None
         if not reset and self._concept_columns_absent(X):
-            rest = check_array(X, copy=False, input_name="X", **kwargs)
+            with _numbers_expected():
+                rest = check_array(X, copy=False, input_name="X", **kwargs)
             return _as_csr(rest), None, None
         validate_data(self, X, reset=reset, skip_check_array=True)
         if reset:
@@ -550,7 +574,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         else:
             positions = self._concept_positions_
         rest, raw = _take_columns(X, positions)
-        rest = check_array(rest, copy=False, input_name="X", **kwargs)
+        with _numbers_expected():
+            rest = check_array(rest, copy=False, input_name="X", **kwargs)
         return _as_csr(rest), raw, positions
 
     def _tensor_features(self, X, *, reset):
@@ -696,7 +721,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             self.proj_right_,
             mean=self.mean_ if self.affine else None,
             alpha=self.alpha,
-            check=_check_finite_chunk,
+            check=_check_finite,
             spread=spread,
         )
 
@@ -730,8 +755,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 apply_edit(xp, block, block, left, right, **options)
                 out[start : start + rows, ...] = xp.astype(block, X.dtype)
         if flags and not bool(xp.all(xp.stack(flags))):
-            if not bool(xp.all(xp.isfinite(X))):
-                raise ValueError("Input X contains NaN or infinity.")
+            _check_finite(X)
         return out
 
     def _factors_on(self, backend, dtype):
@@ -872,7 +896,46 @@ def _take_columns(X, positions):
     return X[:, rest], X[:, positions if single is None else single]
 
 
-def _check_finite_chunk(chunk):
-    # Called by apply_edit only when its cheap test (a sum) is not finite,
-    # which huge finite values can cause too: this exact check decides.
-    assert_all_finite(chunk, input_name="X")
+@contextmanager
+def _numbers_expected():
+    """Say what to do when the features of X are not numbers."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "could not convert" not in str(exc):
+            raise
+        raise type(exc)(
+            f"X must hold numbers, but {exc}. Encode text or categorical "
+            "features first (e.g. OneHotEncoder in a ColumnTransformer), or, "
+            "if they are the concept, name them in concept_columns."
+        ) from exc
+
+
+def _check_finite(X):
+    """Raise a ValueError that says how to fix NaN or infinity in ``X``.
+
+    Called only once a cheap test (a sum, or the Gram diagonal) was not
+    finite, which huge finite values can cause too: this exact check
+    decides. ``X`` is an array, a sparse matrix, a tensor or a chunk.
+    """
+    if is_tensor(X):
+        has_nan = bool(X.isnan().any())
+        finite = not has_nan and bool(X.isfinite().all())
+    else:
+        try:
+            assert_all_finite(X, input_name="X")
+            return
+        except ValueError as exc:
+            has_nan, finite = "NaN" in str(exc), False
+    if finite:
+        return
+    if has_nan:
+        raise ValueError(
+            "Input X contains NaN. LeaceTransformer does not accept missing "
+            "values: impute them first, e.g. make_pipeline(SimpleImputer(), "
+            "LeaceTransformer()), or drop the rows that have them."
+        )
+    raise ValueError(
+        "Input X contains infinity or a value too large for its dtype. "
+        "Replace or clip those values (or drop their rows) before erasing."
+    )

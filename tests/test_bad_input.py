@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from _helpers import make_concept_data
+from _helpers import leakage, make_concept_data, one_hot
+from sklearn.exceptions import NotFittedError
 
 from leace_sklearn import LeaceTransformer
 
@@ -33,8 +34,23 @@ def _inf_x():
 
 CASES = {
     "empty X": (lambda: _fit(np.empty((0, 3)), np.empty(0)), ValueError, "0 sample"),
-    "NaN in X": (lambda: _fit(_nan_x()), ValueError, "NaN"),
-    "inf in X": (lambda: _fit(_inf_x()), ValueError, "infinity"),
+    "NaN in X": (lambda: _fit(_nan_x()), ValueError, "NaN.*SimpleImputer"),
+    "inf in X": (lambda: _fit(_inf_x()), ValueError, "infinity.*clip"),
+    "infinite weight": (
+        lambda: _fit(sample_weight=np.r_[np.inf, np.ones(39)]),
+        ValueError,
+        "sample_weight.*infinity",
+    ),
+    "overflowing weights": (
+        lambda: _fit(sample_weight=np.full(40, 1e308)),
+        ValueError,
+        "overflowed float64.*weights",
+    ),
+    "objects in X": (
+        lambda: _fit(np.full((40, 3), {}, dtype=object)),
+        TypeError,
+        "X must hold numbers.*OneHotEncoder",
+    ),
     "NaN in concept": (
         lambda: _fit(z=np.r_[np.nan, Z0[1:].astype(float)]),
         ValueError,
@@ -54,7 +70,7 @@ CASES = {
     "strings in X": (
         lambda: _fit(np.array([["a", "b", "c"]] * 40, dtype=object)),
         ValueError,
-        "could not convert|Unable to convert|string",
+        "X must hold numbers.*could not convert.*OneHotEncoder",
     ),
     "complex X": (lambda: _fit(X0 + 1j), ValueError, "Complex data not supported"),
     "3-D X": (lambda: _fit(X0[:, :, None]), ValueError, "dim 3|3D|3-D"),
@@ -121,14 +137,78 @@ def test_large_integers_are_exact():
     big = np.iinfo(np.int64).max // 4
     X = (RNG.integers(-1000, 1000, size=(40, 3)) + big).astype(np.int64)
     z = (np.arange(40) % 2).astype(np.int64) + big
-    est = LeaceTransformer().fit(X, concept=z)
+    # In float64 a spread of 1000 around 2e18 is a few units of rounding:
+    # the features count as constant, so there is nothing to erase.
+    with pytest.warns(UserWarning, match="no linear trace"):
+        est = LeaceTransformer().fit(X, concept=z)
     np.testing.assert_array_equal(est.classes_, [big, big + 1])
     assert est.transform(X).dtype == np.float64
 
 
+def test_large_integer_features_keep_the_guarantee():
+    # int64 values spread over most of their range, cast to float64.
+    rng = np.random.default_rng(11)
+    z = rng.integers(0, 3, size=300)
+    X = rng.integers(-(2**61), 2**61, size=(300, 4), dtype=np.int64)
+    X[:, 0] += z * 2**60
+    out = LeaceTransformer().fit(X, concept=z).transform(X)
+    assert out.dtype == np.float64
+    assert leakage(X, out, one_hot(z)) < 1e-10
+
+
+def test_unsigned_and_narrow_integer_concepts():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(60, 3))
+    for z in (
+        np.array([2**64 - 1, 2**64 - 2, 0] * 20, dtype=np.uint64),
+        np.array([-128, 127, 5] * 20, dtype=np.int8),
+    ):
+        X[:, 0] += np.searchsorted(np.unique(z), z)
+        est = LeaceTransformer().fit(X, concept=z)
+        np.testing.assert_array_equal(est.classes_, np.unique(z))
+        assert est.classes_.dtype == z.dtype
+        assert leakage(X, est.transform(X), one_hot(z)) < 1e-10
+
+
 def test_float16_becomes_float64():
     est = _fit(X0.astype(np.float16))
-    assert est.transform(X0.astype(np.float16)).dtype == np.float64
+    out = est.transform(X0.astype(np.float16))
+    assert out.dtype == np.float64
+    # The guarantee holds for the float16 values as given.
+    assert leakage(X0.astype(np.float16), out, one_hot(Z0)) < 1e-10
+
+
+@pytest.mark.parametrize("first", ["fit", "partial_fit"])
+def test_failed_fit_leaves_the_estimator_as_it_was(first):
+    fresh = LeaceTransformer()
+    with pytest.raises(ValueError, match="NaN"):
+        getattr(fresh, first)(_nan_x(), concept=Z0)
+    # Not half-fitted: nothing learnt, so transform says it is not fitted.
+    assert not any(name.endswith("_") for name in vars(fresh))
+    with pytest.raises(NotFittedError):
+        fresh.transform(X0)
+    fitted = _fit()
+    expected = fitted.transform(X0)
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.fit(_nan_x(), concept=Z0)
+    np.testing.assert_array_equal(fitted.transform(X0), expected)
+
+
+def test_rounding_level_signal_is_not_erased():
+    # Two identical halves, one per class: the class means are exactly equal,
+    # so what rounding leaves of the cross-covariance is noise. Erasing it
+    # would move the data along a random direction.
+    rng = np.random.default_rng(13)
+    base = rng.normal(size=(20, 2)) * [1.0, 10.0]
+    X = np.tile(base, (2, 1))
+    z = np.repeat([0, 1], 20)
+    for method in ("leace", "orth"):
+        with pytest.warns(UserWarning, match="no linear trace.*nothing to erase"):
+            est = LeaceTransformer(method=method).fit(X, concept=z)
+        assert est.rank_ == 0
+        np.testing.assert_array_equal(est.transform(X), X)
+        # tol=0 asks for every non-zero direction, rounding included.
+        assert LeaceTransformer(method=method, tol=0.0).fit(X, concept=z).rank_ == 1
 
 
 def test_inputs_are_not_modified():

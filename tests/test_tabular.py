@@ -10,9 +10,9 @@ import scipy.sparse as sp
 from _helpers import leakage, make_concept_data, one_hot
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, cross_validate
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from leace_sklearn import LeaceTransformer, load_adult
@@ -224,3 +224,16 @@ def test_after_column_transformer_on_adult():
     assert leakage(features.toarray(), erased, one_hot(sex.to_numpy())) < 1e-10
     result = cross_validate(clone(pipe), X, y, cv=3, params={"leace__concept": sex})
     assert np.all(result["test_score"] > 0.7)
+
+
+def test_before_a_regressor(rng):
+    # The concept is passed as a step parameter; y is a continuous target.
+    X, z = make_concept_data(rng, n=300, d=5, k=3)
+    y = X @ rng.normal(size=5) + rng.normal(size=300)
+    pipe = make_pipeline(LeaceTransformer(), Ridge())
+    pipe.fit(X, y, leacetransformer__concept=z)
+    eraser = pipe[0]
+    assert eraser.concept_source_ == "concept"
+    assert leakage(X, eraser.transform(X), one_hot(z)) < 1e-10
+    # The regressor's predictions carry no linear trace of the concept.
+    assert leakage(y[:, None], pipe.predict(X)[:, None], one_hot(z)) < 1e-10
