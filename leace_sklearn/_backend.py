@@ -47,6 +47,13 @@ def to_numpy(a, dtype=None):
     return np.asarray(a, dtype=dtype)
 
 
+def tensor_from_numpy(a):
+    """A CPU tensor sharing the memory of the NumPy array ``a``."""
+    import torch
+
+    return torch.from_numpy(a)
+
+
 class Backend:
     """Where fitting runs: ``"numpy"``, or ``"torch"`` on a device.
 

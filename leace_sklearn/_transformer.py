@@ -26,6 +26,7 @@ from ._backend import (
     is_tensor,
     resolve_backend,
     stream_moments,
+    tensor_from_numpy,
     to_numpy,
 )
 from ._concept import ConceptEncoder
@@ -710,6 +711,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         # C order whatever X's layout (the edit then runs in place on rows),
         # and dense for sparse X: the low-rank edit touches every entry.
         out = X if in_place else np.empty(X.shape, dtype=X.dtype)
+        return self._edit_numpy(X, out)
+
+    def _edit_numpy(self, X, out):
+        """The edit of a NumPy array (or sparse matrix) into ``out``."""
         d = self.mean_.shape[0]
         diagonal = to_numpy(self._moments.comoment.diagonal()[:d])
         spread = np.sqrt(diagonal / self._moments.weight)
@@ -735,6 +740,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         compute = xp.float32 if half else X.dtype
         left, right, mean = self._factors_on(backend, compute)
         in_place = not self.copy and X is given and not half
+        if X.device.type == "cpu" and not half:
+            # A CPU tensor shares its memory with a NumPy array, so the NumPy
+            # kernel (two BLAS calls per chunk) runs on it directly: torch's
+            # dispatch cost per operation made the same edit up to 2x slower.
+            array = to_numpy(X)
+            out = array if in_place else np.empty(array.shape, dtype=array.dtype)
+            self._edit_numpy(array, out)
+            return given if in_place else tensor_from_numpy(out)
         out = X if in_place else backend.empty_like(X)
         # One device-side flag per chunk, read once at the end: a check per
         # chunk would wait for the device every time.

@@ -393,6 +393,35 @@ def test_exit_codes_of_the_process(small):
         assert "python -m leace_sklearn: error: " in err
 
 
+class _Payload:
+    """Unpickling this would create the file named ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path(self.marker).touch, ())
+
+
+@pytest.mark.parametrize("name", ["data.pkl", "data.csv", "data.parquet"])
+def test_inputs_are_read_as_data_never_run(tmp_path, monkeypatch, capsys, name):
+    # A pickle (under any extension) is data to the tool, never code: it is
+    # refused or fails to parse, and what it would run on loading never runs.
+    import pickle
+
+    marker = tmp_path / "pwned"
+    (tmp_path / name).write_bytes(pickle.dumps(_Payload(marker)))
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main([name, "--concept", "sex", "-o", "out.csv"])
+    except SystemExit as exc:  # usage errors exit as argparse does
+        code = exc.code
+    assert code in (1, 2)
+    assert "error" in capsys.readouterr().err
+    assert not marker.exists()
+    assert not (tmp_path / "out.csv").exists()
+
+
 # -- the demonstration on the bundled data --------------------------------------
 
 
