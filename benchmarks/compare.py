@@ -686,22 +686,21 @@ def expectations(datasets, quality, contenders, scaling):
         ]
 
     zero = every(lambda r, d: r["corr"] < ZERO_CORR)
-    chance_in = every(lambda r, d: r["probe_in"] <= d.chance + CHANCE_TOL)
-    chance_cv = every(lambda r, d: r["probe_cv"] <= d.chance + CHANCE_TOL)
-    chance_out = every(lambda r, d: r["probe_out"] <= d.chance + CHANCE_TOL)
+    checks = [
+        (f"1. Cross-covariance zero (max abs corr < {ZERO_CORR:g})", zero),
+    ]
+    for label, key in (
+        ("In-sample", "probe_in"),
+        ("Cross-validated", "probe_cv"),
+        ("Held-out", "probe_out"),
+    ):
+        passed = every(lambda r, d, key=key: r[key] <= d.chance + CHANCE_TOL)
+        checks.append((f"   {label} probe within {CHANCE_TOL} of chance", passed))
     lines += [
-        f"1. Cross-covariance zero (max abs corr < {ZERO_CORR:g}) on every dataset: "
-        + (", ".join(zero) or "none")
-        + ".",
-        f"   In-sample probe within {CHANCE_TOL} of chance on every dataset: "
-        + (", ".join(chance_in) or "none")
-        + ".",
-        f"   Cross-validated probe within {CHANCE_TOL} of chance on every dataset: "
-        + (", ".join(chance_cv) or "none")
-        + ".",
-        f"   Held-out probe within {CHANCE_TOL} of chance on every dataset: "
-        + (", ".join(chance_out) or "none")
-        + ".",
+        f"{label} on every dataset: " + (", ".join(passed) or "none") + "."
+        for label, passed in checks
+    ]
+    lines += [
         "2. Least displacement E‖x'−x‖² among the contenders whose three probes "
         f"are all within {CHANCE_TOL} of chance (or below); * marks those that "
         "need the concept at transform time:",

@@ -12,24 +12,12 @@ Ben-Israel), stored as an orthonormal basis of the removed subspace.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
-
-def concept_kind(z):
-    """``"numeric"`` for a floating concept, else ``"categorical"`` (our rule)."""
-    z = np.asarray(z)
-    if z.ndim != 1:
-        raise ValueError(f"z must be 1-D, got shape {z.shape}.")
-    return "numeric" if np.issubdtype(z.dtype, np.floating) else "categorical"
-
-
-def chance_score(kind, z):
-    """Score of a constant predictor: 1/k balanced accuracy, or 0 for r2."""
-    return 1.0 / np.unique(z).size if kind == "categorical" else 0.0
+from ._common import SubspaceEraser, chance_score, concept_kind
 
 
 def extend_basis(basis, vectors, *, rtol=1e-10):
@@ -62,7 +50,7 @@ def extend_basis(basis, vectors, *, rtol=1e-10):
     return np.hstack([basis, u[:, s > rtol]])
 
 
-class INLP(TransformerMixin, BaseEstimator):
+class INLP(SubspaceEraser):
     """Iterative nullspace projection (INLP) of Ravfogel et al. (2020).
 
     Each iteration fits a linear model that predicts the concept from the
@@ -174,27 +162,3 @@ class INLP(TransformerMixin, BaseEstimator):
         self.n_iter_ = len(self.dev_scores_)
         self.n_features_in_ = X.shape[1]
         return self
-
-    @staticmethod
-    def _project(X, basis):
-        return X - (X @ basis) @ basis.T
-
-    def transform(self, X):
-        """Project ``X`` onto the nullspace of every removed direction.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "basis_")
-        X = check_array(X, dtype=np.float64)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but INLP was fitted with "
-                f"{self.n_features_in_}."
-            )
-        return self._project(X, self.basis_)

@@ -18,13 +18,12 @@ per-call overhead on small batches.
 """
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import balanced_accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
-from .inlp import chance_score, concept_kind
+from ._common import SubspaceEraser, chance_score, concept_kind
 
 
 def fantope_project(A, rank):
@@ -99,7 +98,7 @@ class _Loss:
         return prob * (weight / weight.sum())[:, None]
 
 
-class RLACE(TransformerMixin, BaseEstimator):
+class RLACE(SubspaceEraser):
     """Relaxed linear adversarial concept erasure (R-LACE), a baseline.
 
     Parameters
@@ -268,23 +267,3 @@ class RLACE(TransformerMixin, BaseEstimator):
         self.n_iter_ = n_iter
         self.n_features_in_ = d
         return self
-
-    def transform(self, X):
-        """Remove the erased subspace: ``X - (X @ basis_) @ basis_.T``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self, "basis_")
-        X = check_array(X, dtype=np.float64)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but RLACE was fitted with "
-                f"{self.n_features_in_}."
-            )
-        return X - (X @ self.basis_) @ self.basis_.T
