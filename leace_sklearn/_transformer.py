@@ -401,12 +401,19 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         if sample_weight is not None:
             if is_tensor(sample_weight):
                 sample_weight = to_numpy(sample_weight)
-            weights = _check_sample_weight(
-                sample_weight,
-                np.empty((n_samples, 0)),
-                dtype=np.float64,
-                ensure_non_negative=True,
-            )
+            try:
+                weights = _check_sample_weight(
+                    sample_weight,
+                    np.empty((n_samples, 0)),
+                    dtype=np.float64,
+                    ensure_non_negative=True,
+                )
+            except ValueError as exc:
+                raise ValueError(
+                    f"{exc} sample_weight must be a 1-D array of n_samples "
+                    "finite, non-negative frequencies (a weight of 2 counts the "
+                    "row twice)."
+                ) from exc
             # Recent scikit-learn rejects this itself; older versions do not.
             # (The weights are non-negative; a sum could overflow.)
             if not weights.max() > 0:
@@ -911,17 +918,38 @@ def _take_columns(X, positions):
 
 @contextmanager
 def _numbers_expected():
-    """Say what to do when the features of X are not numbers."""
+    """Re-raise a validation error about X with what to do about it."""
     try:
         yield
     except (TypeError, ValueError) as exc:
-        if isinstance(exc, ValueError) and "could not convert" not in str(exc):
+        message = _input_hint(exc)
+        if message is None:
             raise
-        raise type(exc)(
-            f"X must hold numbers, but {exc}. Encode text or categorical "
+        raise type(exc)(message) from exc
+
+
+def _input_hint(exc):
+    """scikit-learn's message about X, completed by how to fix it, or None."""
+    text = str(exc)
+    if isinstance(exc, TypeError) or "could not convert" in text:
+        return (
+            f"X must hold numbers, but {text}. Encode text or categorical "
             "features first (e.g. OneHotEncoder in a ColumnTransformer), or, "
             "if they are the concept, name them in concept_columns."
-        ) from exc
+        )
+    if text.startswith("Complex data not supported"):
+        # (scikit-learn's message goes on to print the whole array.)
+        return (
+            "Complex data not supported: X must be real-valued; pass X.real "
+            "and X.imag as separate columns, or abs(X)."
+        )
+    if "Found array with dim" in text:
+        return (
+            f"{text} Reshape X to (n_samples, n_features), e.g. X.reshape(len(X), -1)."
+        )
+    if "0 sample(s)" in text or "0 feature(s)" in text:
+        return f"{text} Pass at least one row and one feature."
+    return None
 
 
 def _check_finite(X):
