@@ -567,11 +567,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             accept_sparse=("csr", "csc"),
         )
         if self.concept_columns is None:
-            with _numbers_expected():
+            with _explained_input_errors():
                 X = validate_data(self, X, reset=reset, copy=False, **kwargs)
             return _as_csr(X), None, None
         if not reset and self._concept_columns_absent(X):
-            with _numbers_expected():
+            with _explained_input_errors():
                 rest = check_array(X, copy=False, input_name="X", **kwargs)
             return _as_csr(rest), None, None
         validate_data(self, X, reset=reset, skip_check_array=True)
@@ -582,7 +582,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         else:
             positions = self._concept_positions_
         rest, raw = _take_columns(X, positions)
-        with _numbers_expected():
+        with _explained_input_errors():
             rest = check_array(rest, copy=False, input_name="X", **kwargs)
         return _as_csr(rest), raw, positions
 
@@ -917,7 +917,7 @@ def _take_columns(X, positions):
 
 
 @contextmanager
-def _numbers_expected():
+def _explained_input_errors():
     """Re-raise a validation error about X with what to do about it."""
     try:
         yield
