@@ -368,8 +368,15 @@ def apply_edit(
     check=None,
     spread=None,
     chunk_bytes=None,
+    linear=False,
 ):
     """``out = X - alpha * ((X - mean) @ right.T) @ left.T``, chunk by chunk.
+
+    With ``linear``, the map is ``X - alpha * (X @ right.T) @ left.T``
+    whatever ``mean``; for NumPy it is computed as the centred product plus
+    the constant ``alpha * (mean @ right.T) @ left.T``, which keeps float32
+    data far from the origin as accurate as the affine map (other namespaces
+    ignore ``mean`` then).
 
     Chunks are small enough to stay in cache, so the whole edit costs about
     one read of ``X`` and one write of ``out`` (which may be ``X`` itself).
@@ -392,7 +399,11 @@ def apply_edit(
         and dtype in (np.float32, np.float64)
         and out.flags.c_contiguous
     ):
-        return _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows)
+        return _edit_numpy(
+            X, out, left, right, mean, alpha, check, spread, rows, linear
+        )
+    if linear:
+        mean = None
     if rank:
         right_t = xp.astype(right.T, dtype)
         left_t = xp.astype(alpha * left.T, dtype)
@@ -440,7 +451,7 @@ def apply_edit(
     return out
 
 
-def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows):
+def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear):
     """``apply_edit`` for NumPy: two BLAS calls per chunk, no temporaries.
 
     The first computes the coordinates ``(X - mean) @ right.T``; the second
@@ -468,7 +479,12 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows):
     if centre:
         mean_c = np.asarray(mean).astype(dtype)
         centred_buf = np.empty((rows, d), dtype=dtype)
-    elif mean is not None:
+        if linear:
+            # X @ right.T = (X - mean) @ right.T + mean @ right.T: the
+            # constant part of the edit comes back through the last column.
+            offset = mean_c.astype(np.float64) @ np.asarray(right, np.float64).T
+            left_f[:, rank] = left_f[:, :rank].astype(np.float64) @ offset
+    elif mean is not None and not linear:
         # X @ right.T - mean @ right.T: the same product up to rounding, with
         # -(mean @ right.T) @ left.T as the constant part.
         mean_c = np.asarray(mean).astype(dtype).astype(np.float64)
