@@ -2,6 +2,9 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import balanced_accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted
 
 
@@ -18,8 +21,39 @@ def chance_score(kind, z):
     return 1.0 / np.unique(z).size if kind == "categorical" else 0.0
 
 
+def probe(kind, C=1.0):
+    """The linear model that predicts the concept: class-balanced or ridge."""
+    if kind == "numeric":
+        return Ridge(alpha=1.0)
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=1000)
+
+
+def probe_score(kind, z, predicted):
+    """Balanced accuracy of a categorical concept, R^2 of a numeric one."""
+    if kind == "numeric":
+        return float(r2_score(z, predicted))
+    return float(balanced_accuracy_score(z, predicted))
+
+
 class SubspaceEraser(TransformerMixin, BaseEstimator):
-    """An eraser that removes the span of an orthonormal ``basis_``."""
+    """An eraser that removes the span of an orthonormal ``basis_``.
+
+    Subclasses have the parameters ``dev_size`` and ``random_state``.
+    """
+
+    def _dev_split(self, X, z):
+        """Validated ``X``, ``z``, the concept's kind and a train/dev split."""
+        X = check_array(X, dtype=np.float64)
+        z = np.asarray(z)
+        kind = concept_kind(z)
+        split = train_test_split(
+            X,
+            z,
+            test_size=self.dev_size,
+            random_state=self.random_state,
+            stratify=z if kind == "categorical" else None,
+        )
+        return X, z, kind, split
 
     @staticmethod
     def _project(X, basis):

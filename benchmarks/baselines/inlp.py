@@ -12,12 +12,8 @@ Ben-Israel), stored as an orthonormal basis of the removed subspace.
 """
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import balanced_accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array
 
-from ._common import SubspaceEraser, chance_score, concept_kind
+from ._common import SubspaceEraser, chance_score, probe, probe_score
 
 
 def extend_basis(basis, vectors, *, rtol=1e-10):
@@ -113,11 +109,6 @@ class INLP(SubspaceEraser):
         self.C = C
         self.random_state = random_state
 
-    def _model(self, kind):
-        if kind == "numeric":
-            return Ridge(alpha=1.0)
-        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=1000)
-
     def fit(self, X, z):
         """Find the removed subspace.
 
@@ -131,27 +122,14 @@ class INLP(SubspaceEraser):
         -------
         self : INLP
         """
-        X = check_array(X, dtype=np.float64)
-        z = np.asarray(z)
-        kind = concept_kind(z)
-        X_fit, X_dev, z_fit, z_dev = train_test_split(
-            X,
-            z,
-            test_size=self.dev_size,
-            random_state=self.random_state,
-            stratify=z if kind == "categorical" else None,
-        )
+        X, z, kind, (X_fit, X_dev, z_fit, z_dev) = self._dev_split(X, z)
         chance = chance_score(kind, z)
         basis = np.zeros((X.shape[1], 0))
         self.dev_scores_ = []
         for _ in range(self.max_iter):
-            model = self._model(kind).fit(self._project(X_fit, basis), z_fit)
-            predicted = model.predict(self._project(X_dev, basis))
-            if kind == "numeric":
-                score = r2_score(z_dev, predicted)
-            else:
-                score = balanced_accuracy_score(z_dev, predicted)
-            self.dev_scores_.append(float(score))
+            model = probe(kind, self.C).fit(self._project(X_fit, basis), z_fit)
+            score = probe_score(kind, z_dev, model.predict(self._project(X_dev, basis)))
+            self.dev_scores_.append(score)
             if score <= chance + self.tol:
                 break
             basis = extend_basis(basis, np.atleast_2d(model.coef_).T)

@@ -18,12 +18,8 @@ per-call overhead on small batches.
 """
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import balanced_accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array
 
-from ._common import SubspaceEraser, chance_score, concept_kind
+from ._common import SubspaceEraser, chance_score, probe, probe_score
 
 
 def fantope_project(A, rank):
@@ -188,15 +184,8 @@ class RLACE(SubspaceEraser):
 
     def _score(self, kind, basis, X_eval, z_eval, X_dev, z_dev):
         """Dev score of a fresh probe fitted on the projected data."""
-        if kind == "numeric":
-            probe = Ridge(alpha=1.0)
-        else:
-            probe = LogisticRegression(class_weight="balanced", max_iter=1000)
-        probe.fit(X_eval - (X_eval @ basis) @ basis.T, z_eval)
-        predicted = probe.predict(X_dev - (X_dev @ basis) @ basis.T)
-        if kind == "numeric":
-            return float(r2_score(z_dev, predicted))
-        return float(balanced_accuracy_score(z_dev, predicted))
+        model = probe(kind).fit(self._project(X_eval, basis), z_eval)
+        return probe_score(kind, z_dev, model.predict(self._project(X_dev, basis)))
 
     def fit(self, X, z):
         """Play the relaxed game and keep the best rounded projection.
@@ -211,17 +200,8 @@ class RLACE(SubspaceEraser):
         -------
         self : RLACE
         """
-        X = check_array(X, dtype=np.float64)
-        z = np.asarray(z)
-        kind = concept_kind(z)
+        X, z, kind, (X_fit, X_dev, z_fit, z_dev) = self._dev_split(X, z)
         d = X.shape[1]
-        X_fit, X_dev, z_fit, z_dev = train_test_split(
-            X,
-            z,
-            test_size=self.dev_size,
-            random_state=self.random_state,
-            stratify=z if kind == "categorical" else None,
-        )
         X_eval, z_eval = X_fit[: self.eval_rows], z_fit[: self.eval_rows]
         loss = _Loss(kind, z_fit)
         rank = self.rank
