@@ -109,17 +109,6 @@ class Backend:
             block = block.float()
         return block
 
-    def empty_like(self, X):
-        """An uninitialised array like ``X`` for the output of transform."""
-        if self.name == "torch" and X.device.type == "cpu" and X.dtype.itemsize >= 4:
-            # NumPy's allocator asks the kernel for huge pages, which makes
-            # first-touch page faults of a large output about 1.5x cheaper.
-            dtype = np.float32 if X.dtype.itemsize == 4 else np.float64
-            import torch
-
-            return torch.from_numpy(np.empty(tuple(X.shape), dtype=dtype))
-        return self.xp.empty_like(X)
-
     def from_numpy(self, a):
         """Small host arrays (statistics, factors) as float64 on the device."""
         if self.name == "numpy":

@@ -742,11 +742,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         """:meth:`transform` of a tensor, with torch on the tensor's device."""
         given = X
         X, _, _ = self._features(X, reset=False, tensors=True)
-        backend = Backend("torch", str(X.device))
-        xp = backend.xp
         half = X.dtype.itemsize < 4
-        compute = xp.float32 if half else X.dtype
-        left, right, mean = self._factors_on(backend, compute)
         in_place = not self.copy and X is given and not half
         if X.device.type == "cpu" and not half:
             # A CPU tensor shares its memory with a NumPy array, so the NumPy
@@ -756,7 +752,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             out = array if in_place else np.empty(array.shape, dtype=array.dtype)
             self._edit_numpy(array, out)
             return given if in_place else tensor_from_numpy(out)
-        out = X if in_place else backend.empty_like(X)
+        backend = Backend("torch", str(X.device))
+        xp = backend.xp
+        compute = xp.float32 if half else X.dtype
+        left, right, mean = self._factors_on(backend, compute)
+        out = X if in_place else xp.empty_like(X)
         # One device-side flag per chunk, read once at the end: a check per
         # chunk would wait for the device every time.
         flags = []
