@@ -132,8 +132,9 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     f64 = xp.float64
     head = min(n, SHIFT_ROWS)
     if shift is None:
-        shift_x = xp.sum(dense_rows(X, 0, head), axis=0, dtype=f64) / head
-        shift = xp.concat([shift_x, xp.asarray(concept.head_mean(head))])
+        shift = xp.concat(
+            [_head_shift(xp, X, head), xp.asarray(concept.head_mean(head))]
+        )
     # The shift used for X is the one rounded to X's dtype, and indicator
     # columns are never shifted; the bookkeeping uses exactly those values.
     numeric = xp.asarray(concept.numeric)
@@ -159,6 +160,24 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
         else:
             comoment = comoment - root[:, None] * root[None, :]
     return Moments(n_samples=n, weight=weight, mean=mean, comoment=comoment)
+
+
+def _head_shift(xp, X, head):
+    """The shift of the feature columns: the mean of the first ``head`` rows.
+
+    Where that mean is within one standard deviation of zero in every
+    column, shifting gains at most one bit in the Gram products (the sums of
+    squares are then at most twice the centred ones), so the shift is zero
+    and the pass that subtracts it is skipped. A constant column away from
+    zero is always shifted, so that it stays exactly constant.
+    """
+    rows = xp.astype(dense_rows(X, 0, head), xp.float64, copy=True)
+    shift = xp.sum(rows, axis=0) / head
+    rows -= shift[None, :]
+    variance = xp.sum(rows * rows, axis=0) / head
+    if bool(xp.all(shift * shift <= variance)):
+        return xp.zeros_like(shift)
+    return shift
 
 
 def _generic_gram(xp, X, concept, weights, shift_x, shift_z):

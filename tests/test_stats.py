@@ -70,6 +70,32 @@ def test_float32_large_offset_no_cancellation(rng):
     np.testing.assert_allclose(m.comoment, comoment, rtol=1e-4)
 
 
+@pytest.mark.parametrize("offset", [0.0, 0.9, 1e4])
+def test_float32_one_offset_column_is_shifted(rng, offset):
+    """The shift is skipped only when every column is near-centred.
+
+    One column far from the origin among centred ones must still be
+    shifted: unshifted, its float32 sum of squares (about 1e8 n) would leave
+    nothing of its unit variance. Near-centred data, shifted or not, keeps
+    float32 accuracy.
+    """
+    base = rng.normal(size=(50_000, 4))
+    base[:, 1] += offset
+    V32 = base.astype(np.float32)
+    shift = _stats._head_shift(xp, V32[:, :3], 64)
+    assert np.any(shift != 0) == (offset > 1)
+    m = _moments(V32, d=3)
+    _, mean, comoment = _reference(V32)
+    scale = np.sqrt(np.diag(comoment))
+    # The mean to float32 rounding of a standard deviation.
+    np.testing.assert_allclose(m.mean, mean, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        m.comoment / np.outer(scale, scale),
+        comoment / np.outer(scale, scale),
+        atol=2e-5,
+    )
+
+
 def test_one_hot_columns_are_exact_in_float32(rng):
     """Indicator columns are written unshifted: 0 and 1 are exact."""
     X = (rng.normal(size=(500, 3)) + 1e3).astype(np.float32)
