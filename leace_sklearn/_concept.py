@@ -124,12 +124,17 @@ def _unique(values):
             # beyond the int64 range would overflow a conversion to intp, and
             # a difference could overflow a narrow dtype.
             wide = np.uint64 if values.dtype.kind == "u" else np.int64
-            base = values.astype(wide)
-            shifted = (base - base.dtype.type(lo)).astype(np.intp)
+            base = values.astype(wide, copy=False)
+            if lo == 0 and values.dtype == np.intp:
+                shifted = values  # codes 0..k-1 already (only read below)
+            else:
+                shifted = (base - base.dtype.type(lo)).astype(np.intp)
             present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            lookup = np.cumsum(present) - 1
             offsets = np.flatnonzero(present).astype(base.dtype)
             classes = (offsets + base.dtype.type(lo)).astype(values.dtype)
+            if offsets.shape[0] == present.shape[0]:
+                return classes, shifted  # every value present: codes as is
+            lookup = np.cumsum(present) - 1
             return classes, lookup[shifted]
     classes, codes = np.unique(values, return_inverse=True)
     return classes, codes.ravel()
@@ -163,8 +168,14 @@ class EncodedConcept:
 
     def to(self, xp, device):
         """The same batch with its arrays in namespace ``xp`` on ``device``."""
+        # Copied: the codes may be the caller's own (read-only) array.
         moved = [
-            xp.asarray(v, dtype=xp.float64 if k == NUMERIC else xp.int64, device=device)
+            xp.asarray(
+                v,
+                dtype=xp.float64 if k == NUMERIC else xp.int64,
+                device=device,
+                copy=True,
+            )
             for v, k in zip(self._encoded, self._kinds, strict=True)
         ]
         new = EncodedConcept(moved, self._widths, self._kinds, xp)
@@ -327,7 +338,10 @@ class ConceptEncoder:
                     "concept values of a categorical column must be mutually "
                     f"comparable (e.g. all str or all int): {exc}"
                 ) from None
-            encoded.append(np.searchsorted(merged, batch_classes)[codes.ravel()])
+            if old is None:  # merged is batch_classes: the codes are final
+                encoded.append(codes.ravel())
+            else:
+                encoded.append(np.searchsorted(merged, batch_classes)[codes.ravel()])
             classes.append(merged)
 
         new = ConceptEncoder()
