@@ -373,10 +373,11 @@ def apply_edit(
     """``out = X - alpha * ((X - mean) @ right.T) @ left.T``, chunk by chunk.
 
     With ``linear``, the map is ``X - alpha * (X @ right.T) @ left.T``
-    whatever ``mean``; for NumPy it is computed as the centred product plus
-    the constant ``alpha * (mean @ right.T) @ left.T``, which keeps float32
-    data far from the origin as accurate as the affine map (other namespaces
-    ignore ``mean`` then).
+    whatever ``mean``; it is computed as the centred product plus the
+    constant ``alpha * (mean @ right.T) @ left.T``, which keeps float32 data
+    far from the origin as accurate as the affine map. (The constant is
+    formed in float64 and rounded once; an error in it is the same for every
+    row, so it cannot correlate the output with anything.)
 
     Chunks are small enough to stay in cache, so the whole edit costs about
     one read of ``X`` and one write of ``out`` (which may be ``X`` itself).
@@ -402,7 +403,12 @@ def apply_edit(
         return _edit_numpy(
             X, out, left, right, mean, alpha, check, spread, rows, linear
         )
-    if linear:
+    offset = None
+    if linear and mean is not None and rank:
+        # (X - mean) @ right.T + mean @ right.T, the sum taken per chunk.
+        right64 = xp.astype(right, xp.float64)
+        offset = xp.astype(xp.astype(mean, xp.float64) @ right64.T, dtype)
+    elif linear:
         mean = None
     if rank:
         right_t = xp.astype(right.T, dtype)
@@ -412,6 +418,8 @@ def apply_edit(
             # (6x slower); a zero second direction changes nothing.
             right_t = xp.concat([right_t, xp.zeros_like(right_t)], axis=1)
             left_t = xp.concat([left_t, xp.zeros_like(left_t)], axis=0)
+            if offset is not None:
+                offset = xp.concat([offset, xp.zeros_like(offset)])
         buf = xp.empty((rows, d), dtype=dtype, device=_device(out))
     mean = None if mean is None else xp.astype(mean, dtype)
     numpy = is_numpy_namespace(xp)
@@ -432,6 +440,8 @@ def apply_edit(
         else:
             subtract_into(xp, centred, block, mean)
             coords = centred @ right_t
+            if offset is not None:
+                coords += offset[None, :]
         if numpy:
             edit = np.matmul(coords, left_t, out=centred)
         elif fused:

@@ -766,6 +766,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         flags = []
         options = dict(
             mean=mean,
+            linear=not self.affine,
             alpha=self.alpha,
             check=lambda chunk: flags.append(xp.all(xp.isfinite(xp.sum(chunk)))),
             chunk_bytes=backend.edit_chunk_bytes,
@@ -793,8 +794,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 xp.astype(backend.from_numpy(a), dtype)
                 for a in (self.proj_left_, self.proj_right_, self.mean_)
             )
-        left, right, mean = cache[key]
-        return left, right, mean if self.affine else None
+        return cache[key]
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: the input's minus concept columns.

@@ -346,3 +346,39 @@ def test_only_the_backend_module_imports_torch():
         or "from torch" in path.read_text(encoding="utf-8")
     }
     assert importers == {"_backend.py"}
+
+
+@pytest.mark.parametrize("linear", [False, True])
+@pytest.mark.parametrize("rank", [1, 2])
+def test_device_edit_centres_float32_far_from_zero(rng, linear, rank):
+    """The edit of a device (not NumPy) tensor is formed centred at the mean,
+    for the linear map too (plus its constant part): float32 data far from
+    zero are then exact up to the output's own rounding, where the
+    uncentred product would lose the digits the offset takes."""
+    import array_api_compat.torch as txp
+
+    from leace_sklearn._leace import apply_edit
+
+    X = (rng.normal(size=(2000, 8)) + 1e4).astype(np.float32)
+    left = rng.normal(size=(8, rank)) * 30
+    # Directions orthogonal to the offset: X @ right.T is small, so that
+    # forming it from uncentred data cancels the digits of 1e4.
+    right = rng.normal(size=(rank, 8))
+    right -= right.mean(axis=1, keepdims=True)
+    mean = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    X_t = torch.from_numpy(X)
+    got = apply_edit(
+        txp,
+        X_t,
+        torch.empty_like(X_t),
+        torch.from_numpy(left).float(),
+        torch.from_numpy(right).float(),
+        mean=torch.from_numpy(mean),
+        linear=linear,
+        chunk_bytes=256 * 8 * 4,
+    ).numpy()
+    X64, m64 = X.astype(np.float64), mean.astype(np.float64)
+    L64 = left.astype(np.float32).astype(np.float64)
+    R64 = right.astype(np.float32).astype(np.float64)
+    want = X64 - ((X64 - (0 if linear else m64)) @ R64.T) @ L64.T
+    assert np.abs(got - want).max() <= 2 * np.spacing(np.float32(1e4))
