@@ -27,6 +27,7 @@ References
 
 import math
 
+import array_api_compat.numpy as xp_numpy
 import numpy as np
 from array_api_compat import device as _device
 from array_api_compat import is_numpy_namespace, is_torch_namespace
@@ -110,7 +111,9 @@ class _Whitening:
         self.chol = None
         try:
             chol = self._cholesky(corr)
-        except (ValueError, RuntimeError):  # NumPy / torch LinAlgError
+        # LinAlgError: NumPy's (a ValueError only from NumPy 2.0 on); torch's
+        # is a RuntimeError.
+        except (np.linalg.LinAlgError, ValueError, RuntimeError):
             chol = None
         if chol is not None:
             pivots = xp.linalg.diagonal(chol) ** 2
@@ -332,7 +335,7 @@ def _cholesky_factors(sxx, inv, sxz, tol, floor=0.0):
     pivots = (np.diagonal(chol) * inv) ** 2
     if not (np.all(np.isfinite(pivots)) and pivots.min() > tol * pivots.max()):
         return None
-    basis = _range_basis(np, blas.dtrsm(1.0, chol, sxz, lower=1), tol, floor)
+    basis = _range_basis(xp_numpy, blas.dtrsm(1.0, chol, sxz, lower=1), tol, floor)
     left = blas.dtrmm(1.0, chol, basis, lower=1)
     right = blas.dtrsm(1.0, chol, basis, lower=1, trans_a=1).T
     return left, right
