@@ -814,7 +814,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         names = _check_feature_names_in(self, input_features)
         if self.concept_columns is None:
             return names
-        drop = set(_resolve_columns(self.concept_columns, list(names), len(names)))
+        # The positions found at fit, from the input's own column names: the
+        # names here may be x0, x1, ... where scikit-learn could not read
+        # them (polars 2 before scikit-learn 1.8).
+        drop = set(self._concept_positions_)
         return np.asarray(
             [n for i, n in enumerate(names) if i not in drop], dtype=object
         )

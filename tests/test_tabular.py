@@ -97,6 +97,11 @@ def test_concept_columns_inside_search(frame):
 # -- DataFrames in and out ----------------------------------------------------------
 
 
+def _sklearn_reads_polars_names():
+    scaler = StandardScaler().fit(pl.DataFrame({"a": [0.0, 1.0]}))
+    return hasattr(scaler, "feature_names_in_")
+
+
 @pytest.mark.parametrize("output", ["default", "pandas", "polars"])
 @pytest.mark.parametrize("library", ["pandas", "polars"])
 def test_dataframe_in_and_out(frame, library, output):
@@ -111,9 +116,28 @@ def test_dataframe_in_and_out(frame, library, output):
         values = out
     else:
         assert isinstance(out, pd.DataFrame if output == "pandas" else pl.DataFrame)
-        assert list(out.columns) == NAMES
+        # The names come from scikit-learn's validation, which reads polars
+        # column names only with polars 1 or scikit-learn 1.8 and later.
+        if library == "pandas" or _sklearn_reads_polars_names():
+            assert list(out.columns) == NAMES
         values = out.to_numpy()
     np.testing.assert_allclose(values, reference, atol=1e-12)
+
+
+def test_concept_columns_where_scikit_learn_cannot_read_names(frame, monkeypatch):
+    """Where scikit-learn cannot read a frame's column names (polars 2
+    before scikit-learn 1.8), the concept columns are still found by name,
+    and the output names, x0, x1, ..., skip their positions."""
+    import sklearn.utils.validation
+
+    monkeypatch.setattr(sklearn.utils.validation, "_get_feature_names", lambda X: None)
+    df, X, z = frame
+    est = LeaceTransformer(concept_columns=["region", "flag"]).fit(df)
+    assert not hasattr(est, "feature_names_in_")
+    assert list(est.get_feature_names_out()) == ["x0", "x1", "x3", "x4"]
+    out = est.set_output(transform="pandas").transform(df)
+    assert list(out.columns) == ["x0", "x1", "x3", "x4"]
+    assert leakage(X, out.to_numpy(), one_hot(z)) < 1e-10
 
 
 def test_polars_concept_argument(frame):
