@@ -403,6 +403,14 @@ def apply_edit(
         and dtype in (np.float32, np.float64)
         and out.flags.c_contiguous
     ):
+        if (
+            linear
+            and dtype == np.float32
+            and _shrinks_far(mean, left, right, alpha, spread)
+        ):
+            return _edit_widened(
+                X, out, left, right, mean, alpha, check, spread, chunk_bytes, linear
+            )
         return _edit_numpy(
             X, out, left, right, mean, alpha, check, spread, rows, linear
         )
@@ -461,6 +469,44 @@ def apply_edit(
         else:
             edit = coords @ left_t
         subtract_into(xp, out[start:stop, ...], block, edit)
+    return out
+
+
+def _shrinks_far(mean, left, right, alpha, spread, bits=4):
+    """Whether the linear map ``x - alpha * left @ right @ x`` moves data
+    with this ``mean`` and ``spread`` far towards the origin.
+
+    In float32, ``out = x - edit`` rounds at the scale of ``|x|``; where the
+    output is ``2**bits`` times smaller than the input (the linear map of
+    ``affine=False`` can remove a large mean), that rounding is many of the
+    output's own units. The affine map keeps the mean, so it never does
+    this. ``mean`` or ``spread`` None: the question cannot be answered (no).
+    """
+    if mean is None or spread is None:
+        return False
+    mean = np.asarray(mean, dtype=np.float64)
+    spread = np.asarray(spread, dtype=np.float64)
+    out_mean = mean - alpha * (np.asarray(left) @ (np.asarray(right) @ mean))
+    size_in = np.abs(mean) + spread
+    size_out = np.abs(out_mean) + spread
+    return bool(np.any(size_in > 2.0**bits * size_out))
+
+
+def _edit_widened(X, out, left, right, mean, alpha, check, spread, chunk_bytes, linear):
+    """``_edit_numpy`` in float64 for float32 data, chunk by chunk.
+
+    The output is rounded to float32 once, at its own scale (see
+    :func:`_shrinks_far`). Twice the arithmetic of the float32 edit.
+    """
+    n, d = X.shape
+    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, 8 * d)))))
+    wide = np.empty((rows, d))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        block = wide[: stop - start]
+        np.copyto(block, dense_rows(X, start, stop))
+        _edit_numpy(block, block, left, right, mean, alpha, check, spread, rows, linear)
+        np.copyto(out[start:stop], block, casting="same_kind")
     return out
 
 

@@ -3,7 +3,7 @@
 import array_api_compat.numpy as xp
 import numpy as np
 import pytest
-from _helpers import one_hot, weighted_cov
+from _helpers import leakage, one_hot, weighted_cov
 
 from leace_sklearn._leace import (
     apply_edit,
@@ -174,3 +174,47 @@ def test_apply_edit_centres_float32_far_from_zero(rng):
     X64, mean32 = X.astype(np.float64), mean.astype(np.float32).astype(np.float64)
     want = X64 - ((X64 - mean32) @ right.T) @ left.T
     assert np.abs(got - want).max() <= np.spacing(np.float32(1e4))
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_linear_edit_towards_the_origin_rounds_at_the_output_scale(rng, in_place):
+    """A linear map that removes a large mean (affine=False can) leaves
+    float32 outputs far smaller than the inputs; they are rounded at their
+    own scale, not at the inputs' (float32 arithmetic would leave errors of
+    ulp(1e4) = 1e-3 on outputs of size 1)."""
+    d = 3
+    X = (rng.normal(size=(3000, d)) + 1e4).astype(np.float32)
+    u = np.ones((d, 1)) / np.sqrt(d)  # the offset's direction
+    left, right = u, u.T
+    mean = X.mean(axis=0, dtype=np.float64)
+    spread = X.std(axis=0, dtype=np.float64)
+    given = X.copy()
+    out = given if in_place else np.empty_like(X)
+    got = apply_edit(
+        xp, given, out, left, right, mean=mean, spread=spread, linear=True
+    )
+    assert got is out and got.dtype == np.float32
+    X64 = X.astype(np.float64)
+    want = X64 - (X64 @ right.T) @ left.T
+    assert np.abs(want).max() < 10  # the outputs are small
+    assert np.abs(got - want).max() <= 2 * np.spacing(np.float32(10))
+
+
+def test_affine_false_float32_with_large_offsets_keeps_the_guarantee():
+    """A case hypothesis found: four rows, one class each, far from zero;
+    the linear eraser moves the second column from about 5 700 to 5."""
+    X = np.array(
+        [
+            [1.5615088e02, 5.7697539e03, -9.0822533e01, 1.8701692e-01],
+            [2.1494133e02, 5.5609849e03, -3.1828079e02, 2.1628863e-01],
+            [2.8791699e02, 5.6498530e03, -1.4422685e02, 1.8820891e-01],
+            [2.4357797e02, 5.7935361e03, 1.5068694e01, 2.2018726e-01],
+        ],
+        dtype=np.float32,
+    )
+    from leace_sklearn import LeaceTransformer
+
+    est = LeaceTransformer(affine=False, shrinkage="auto").fit(X, concept=np.arange(4))
+    out = est.transform(X)
+    assert out.dtype == np.float32
+    assert leakage(X, out, np.eye(4)) < 1e-4
