@@ -201,16 +201,33 @@ def stream_moments(backend, X, encoded, weights, shift):
     the device never holds more than a block of it. Every block uses the
     same shift, the first block's mean unless one is given.
     """
-    from ._stats import batch_moments, dense_rows, merge_moments
+    from ._stats import Moments, batch_moments, dense_rows, merge_moments
 
     xp, device = backend.xp, backend.device
-    w = None if weights is None else backend.from_numpy(weights)
     resident = (
         is_tensor(X)
         and str(X.device) == device
         and X.dtype.itemsize >= 4
         and X.is_floating_point()
     )
+    if device == "cpu" and (resident or not is_tensor(X)):
+        # The NumPy kernel on the tensor's own memory (or on the NumPy or
+        # sparse batch): the same statistics, without torch's cost per
+        # operation (up to 1.5x the NumPy fit at d = 64).
+        moments = batch_moments(
+            xp_numpy,
+            X.numpy() if resident else X,
+            encoded,
+            weights,
+            shift=None if shift is None else to_numpy(shift),
+        )
+        return Moments(
+            moments.n_samples,
+            moments.weight,
+            backend.from_numpy(moments.mean),
+            backend.from_numpy(moments.comoment),
+        )
+    w = None if weights is None else backend.from_numpy(weights)
     if resident:
         return batch_moments(xp, X, encoded.to(xp, device), w, shift=shift)
     n, d = X.shape
