@@ -403,16 +403,13 @@ def apply_edit(
         and dtype in (np.float32, np.float64)
         and out.flags.c_contiguous
     ):
-        if (
+        widen = (
             linear
             and dtype == np.float32
             and _shrinks_far(mean, left, right, alpha, spread)
-        ):
-            return _edit_widened(
-                X, out, left, right, mean, alpha, check, spread, chunk_bytes, linear
-            )
+        )
         return _edit_numpy(
-            X, out, left, right, mean, alpha, check, spread, rows, linear
+            X, out, left, right, mean, alpha, check, spread, rows, linear, widen
         )
     offset = None
     if linear and mean is not None and rank:
@@ -492,34 +489,20 @@ def _shrinks_far(mean, left, right, alpha, spread, bits=4):
     return bool(np.any(size_in > 2.0**bits * size_out))
 
 
-def _edit_widened(X, out, left, right, mean, alpha, check, spread, chunk_bytes, linear):
-    """``_edit_numpy`` in float64 for float32 data, chunk by chunk.
-
-    The output is rounded to float32 once, at its own scale (see
-    :func:`_shrinks_far`). Twice the arithmetic of the float32 edit.
-    """
-    n, d = X.shape
-    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, 8 * d)))))
-    wide = np.empty((rows, d))
-    for start in range(0, n, rows):
-        stop = min(n, start + rows)
-        block = wide[: stop - start]
-        np.copyto(block, dense_rows(X, start, stop))
-        _edit_numpy(block, block, left, right, mean, alpha, check, spread, rows, linear)
-        np.copyto(out[start:stop], block, casting="same_kind")
-    return out
-
-
-def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear):
+def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear, widen):
     """``apply_edit`` for NumPy: two BLAS calls per chunk, no temporaries.
 
     The first computes the coordinates ``(X - mean) @ right.T``; the second
     adds ``-coords @ left.T`` into ``out`` in place (``out`` first holds a
     copy of ``X``, unless it is ``X``), so that columns the edit does not
     touch keep their exact values.
+
+    With ``widen`` (float32 data, see :func:`_shrinks_far`), each chunk is
+    edited in a float64 buffer and rounded to float32 once, at the output's
+    own scale: twice the arithmetic of the float32 edit.
     """
     n, d = X.shape
-    dtype = X.dtype
+    dtype = np.dtype(np.float64) if widen else X.dtype
     rank = left.shape[1]
     gemm = blas.dgemm if dtype == np.float64 else blas.sgemm
     left_f = np.zeros((d, rank + 1), dtype=dtype, order="F")
@@ -534,6 +517,7 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear):
     # the packing that dominates products this thin.
     rows = max(16, min(rows, SMALL_GEMM // (d * (rank + 1))))
     coords_buf = np.empty((rows, rank + 1), dtype=dtype)
+    wide_buf = np.empty((rows, d)) if widen else None
     centre = needs_centring(mean, right, spread)
     if centre:
         mean_c = np.asarray(mean).astype(dtype)
@@ -553,8 +537,12 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear):
     with np.errstate(invalid="ignore", over="ignore"):
         for start in range(0, n, rows):
             stop = min(n, start + rows)
-            block = dense_rows(X, start, stop)
-            target = out[start:stop]
+            if widen:
+                block = target = wide_buf[: stop - start]
+                np.copyto(block, dense_rows(X, start, stop))
+            else:
+                block = dense_rows(X, start, stop)
+                target = out[start:stop]
             coords = coords_buf[: stop - start]
             if centre:
                 source = centred_buf[: stop - start]
@@ -565,7 +553,9 @@ def _edit_numpy(X, out, left, right, mean, alpha, check, spread, rows, linear):
             if not np.isfinite(coords.sum()) and check is not None:
                 check(block)
             coords[:, rank] = 1
-            if out is not X:
+            if out is not X and not widen:
                 np.copyto(target, block)
             gemm(-1.0, left_f, coords.T, beta=1.0, c=target.T, overwrite_c=1)
+            if widen:
+                np.copyto(out[start:stop], target, casting="same_kind")
     return out
