@@ -395,19 +395,23 @@ def apply_edit(
     rank = left.shape[1]
     if chunk_bytes is None:
         chunk_bytes = EDIT_CHUNK_BYTES
-    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * dtype.itemsize)))))
-    if (
+    numpy_fast = bool(
         rank
         and alpha != 0
         and is_numpy_namespace(xp)
         and dtype in (np.float32, np.float64)
         and out.flags.c_contiguous
-    ):
-        widen = (
-            linear
-            and dtype == np.float32
-            and _shrinks_far(mean, left, right, alpha, spread)
-        )
+    )
+    widen = (
+        numpy_fast
+        and linear
+        and dtype == np.float32
+        and _shrinks_far(mean, left, right, alpha, spread)
+    )
+    # A widened chunk is worked on in float64: size it for that.
+    itemsize = 8 if widen else dtype.itemsize
+    rows = int(max(1, min(n, max(64, chunk_bytes // max(1, d * itemsize)))))
+    if numpy_fast:
         return _edit_numpy(
             X, out, left, right, mean, alpha, check, spread, rows, linear, widen
         )

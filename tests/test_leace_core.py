@@ -176,8 +176,11 @@ def test_apply_edit_centres_float32_far_from_zero(rng):
     assert np.abs(got - want).max() <= np.spacing(np.float32(1e4))
 
 
+@pytest.mark.parametrize("chunk_bytes", [None, 4096])  # one chunk; 18, ragged
 @pytest.mark.parametrize("in_place", [False, True])
-def test_linear_edit_towards_the_origin_rounds_at_the_output_scale(rng, in_place):
+def test_linear_edit_towards_the_origin_rounds_at_the_output_scale(
+    rng, in_place, chunk_bytes
+):
     """A linear map that removes a large mean (affine=False can) leaves
     float32 outputs far smaller than the inputs; they are rounded at their
     own scale, not at the inputs' (float32 arithmetic would leave errors of
@@ -191,7 +194,15 @@ def test_linear_edit_towards_the_origin_rounds_at_the_output_scale(rng, in_place
     given = X.copy()
     out = given if in_place else np.empty_like(X)
     got = apply_edit(
-        xp, given, out, left, right, mean=mean, spread=spread, linear=True
+        xp,
+        given,
+        out,
+        left,
+        right,
+        mean=mean,
+        spread=spread,
+        linear=True,
+        chunk_bytes=chunk_bytes,
     )
     assert got is out and got.dtype == np.float32
     X64 = X.astype(np.float64)
