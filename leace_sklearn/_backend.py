@@ -192,16 +192,17 @@ def check_tensor(X, input_name="X"):
     return X.detach() if X.requires_grad else X
 
 
-def stream_moments(backend, X, encoded, weights, shift):
+def stream_moments(backend, X, encoded, weights, shift, *, cross=False):
     """Moments of a batch on ``backend``'s device, moving X in row blocks.
 
     A float32/float64 tensor already on the device is reduced in place;
     anything else (NumPy arrays, sparse matrices, tensors elsewhere or in
     half precision) is copied over and widened one block at a time, so
     the device never holds more than a block of it. Every block uses the
-    same shift, the first block's mean unless one is given.
+    same shift, the first block's mean unless one is given. ``cross``: see
+    :func:`._stats.batch_moments`.
     """
-    from ._stats import Moments, batch_moments, dense_rows, merge_moments
+    from ._stats import batch_moments, dense_rows, merge_moments
 
     xp, device = backend.xp, backend.device
     resident = (
@@ -220,16 +221,12 @@ def stream_moments(backend, X, encoded, weights, shift):
             encoded,
             weights,
             shift=None if shift is None else to_numpy(shift),
+            cross=cross,
         )
-        return Moments(
-            moments.n_samples,
-            moments.weight,
-            backend.from_numpy(moments.mean),
-            backend.from_numpy(moments.comoment),
-        )
+        return moments.map(backend.from_numpy)
     w = None if weights is None else backend.from_numpy(weights)
     if resident:
-        return batch_moments(xp, X, encoded.to(xp, device), w, shift=shift)
+        return batch_moments(xp, X, encoded.to(xp, device), w, shift=shift, cross=cross)
     n, d = X.shape
     rows = backend.block_rows(n, d)
     moments = None
@@ -242,6 +239,7 @@ def stream_moments(backend, X, encoded, weights, shift):
             encoded.rows(start, stop).to(xp, device),
             None if w is None else w[start:stop],
             shift=shift,
+            cross=cross,
         )
         shift = batch.mean if shift is None else shift
         moments = merge_moments(xp, moments, batch)

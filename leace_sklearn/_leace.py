@@ -232,7 +232,8 @@ def erasure_factors(
     xp : namespace
         Array-API namespace of the statistics.
     moments : Moments
-        Joint moments of ``[x | z]``, float64.
+        Joint moments of ``[x | z]``, float64; cross moments suffice for
+        ``method="orth"``.
     n_features : int
         Number ``d`` of feature columns; the rest are concept columns.
     keep : sequence of int
@@ -256,7 +257,9 @@ def erasure_factors(
         cross-covariance of the erased data with ``z`` is zero.
     """
     d = n_features
-    keep = [int(i) + d for i in keep]
+    if moments.cross and method != "orth":
+        raise ValueError(f"method={method!r} needs full moments, not cross moments")
+    keep = [int(i) for i in keep]
     weight = moments.weight
     # The floor in the units of the matrices whose SVD decides the rank
     # below: standardised (or whitened) features against the concept columns
@@ -265,7 +268,7 @@ def erasure_factors(
     if tol is None:
         tol = default_tol(d, len(keep))
         if keep and weight > 0:
-            szz = xp.take(xp.linalg.diagonal(moments.comoment), xp.asarray(keep))
+            szz = xp.take(moments.comoment_diagonal(xp)[d:], xp.asarray(keep))
             spread_z = math.sqrt(max(float(xp.max(szz)), 0.0))
             floor = rounding_floor(moments.n_samples) * spread_z
     if not keep or weight <= 0:
@@ -275,19 +278,20 @@ def erasure_factors(
         )
     # Overall scale factors (such as 1 / weight) cancel in everything below:
     # cutoffs are relative, and the correlation matrix is scale-free.
+    with_z = moments.with_concept(d)
     if is_numpy_namespace(xp):
-        sxz = moments.comoment[:d, keep]  # 10x faster than take here
+        sxz = with_z[:d, keep]  # 10x faster than take here
     else:
-        sxz = xp.take(moments.comoment[:d, ...], xp.asarray(keep), axis=1)
+        sxz = xp.take(with_z[:d, ...], xp.asarray(keep), axis=1)
     mean = moments.mean[:d]
-    sxx = moments.comoment[:d, :d]
     if method == "orth":
-        variance = xp.linalg.diagonal(sxx) / weight
+        variance = moments.comoment_diagonal(xp)[:d] / weight
         active = is_varying(variance, mean)
         scale = xp.sqrt(xp.where(active, variance, 0.0))
         basis = _orth_basis(xp, sxz, scale, tol, floor * math.sqrt(weight))
         return basis, basis.T
 
+    sxx = moments.comoment[:d, :d]
     if not affine:
         sxx = sxx + weight * (mean[:, None] * mean[None, :])
     # Constant features are left untouched by the eraser (decided before

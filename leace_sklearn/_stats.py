@@ -2,7 +2,9 @@
 
 Pure math on an array-API namespace ``xp``: no scikit-learn, no validation.
 Everything LEACE needs is the weight sum, the weighted mean and the weighted
-co-moment matrix (sum of centred outer products) of ``v = [x | z]``. Batches
+co-moment matrix (sum of centred outer products) of ``v = [x | z]``; the
+orthogonal eraser needs only the co-moments with ``z`` and the diagonal
+(*cross* moments, a thin product instead of a ``d x d`` one). Batches
 are reduced chunk by chunk with one symmetric rank-k update of
 ``[sqrt(w) (v - s) | sqrt(w)]`` (``s`` a shift close to the mean, so that
 float32 data keeps its precision), and batches are merged with the pairwise
@@ -17,7 +19,7 @@ References
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -51,15 +53,41 @@ class Moments:
         Sum of the sample weights.
     mean : array of shape (p,)
         Weighted mean of ``v``.
-    comoment : array of shape (p, p)
+    comoment : array of shape (p, p), or (p, k) for cross moments
         ``sum_i w_i (v_i - mean)(v_i - mean)^T``; divide by ``weight`` for the
-        (biased) covariance.
+        (biased) covariance. Cross moments keep only its last ``k`` columns,
+        those of ``z``.
+    diagonal : array of shape (p,) or None
+        The co-moment diagonal, for cross moments only (None: full moments).
     """
 
     n_samples: int
     weight: float
     mean: Any
     comoment: Any
+    diagonal: Any = None
+
+    @property
+    def cross(self):
+        """Whether only the co-moments with ``z`` (and the diagonal) are kept."""
+        return self.diagonal is not None
+
+    def comoment_diagonal(self, xp):
+        """The diagonal of the full co-moment matrix, shape (p,)."""
+        return self.diagonal if self.cross else xp.linalg.diagonal(self.comoment)
+
+    def with_concept(self, n_features):
+        """Co-moments of every column with the concept columns, (p, k)."""
+        return self.comoment if self.cross else self.comoment[:, n_features:]
+
+    def map(self, convert):
+        """The same moments with ``convert`` applied to every array."""
+        return replace(
+            self,
+            mean=convert(self.mean),
+            comoment=convert(self.comoment),
+            diagonal=None if self.diagonal is None else convert(self.diagonal),
+        )
 
 
 def chunk_rows(n_cols, itemsize, n_rows, *, min_rows_per_col=4, whole_bytes=0):
@@ -100,7 +128,7 @@ def subtract_into(xp, out, a, b):
         out[...] = a - b
 
 
-def batch_moments(xp, X, concept, weights, *, shift=None):
+def batch_moments(xp, X, concept, weights, *, shift=None, cross=False):
     """Moments of one batch, computed chunk by chunk.
 
     Parameters
@@ -121,13 +149,17 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     shift : array of shape (d + k,) or None
         A float64 value close to the mean, subtracted before the products to
         avoid cancellation. None uses the mean of the first rows.
+    cross : bool, default=False
+        Compute cross moments only (see :class:`Moments`): a product with
+        ``k + 1`` columns instead of the ``(d + k + 1)``-wide Gram matrix.
 
     Returns
     -------
     moments : Moments
     """
     n, d = X.shape
-    p = d + concept.n_columns
+    k = concept.n_columns
+    p = d + k
     dtype = X.dtype
     f64 = xp.float64
     head = min(n, SHIFT_ROWS)
@@ -142,15 +174,24 @@ def batch_moments(xp, X, concept, weights, *, shift=None):
     shift_z = xp.where(numeric, shift[d:], 0.0)
     shift = xp.concat([shift_x, shift_z])
     shift_x_c = xp.astype(shift_x, dtype)
+    args = (X, concept, weights, shift_x_c, shift_z, cross)
     if is_numpy_namespace(xp):
-        gram = _numpy_gram(X, concept, weights, shift_x_c, shift_z)
+        gram, squares = _numpy_gram(*args)
     else:
-        gram = _generic_gram(xp, X, concept, weights, shift_x_c, shift_z)
+        gram, squares = _generic_gram(xp, *args)
     # Every statistic, the weight sum included, comes from the same rounded
-    # weights, so that the erasure is exact for the weighting it saw.
-    weight = float(gram[p, p])
-    first = gram[p, :p]
+    # weights, so that the erasure is exact for the weighting it saw. The
+    # column of the weights holds the shifted sums.
+    ones = k if cross else p
+    weight = float(gram[p, ones])
+    first = gram[:p, ones]
     mean = shift + first / weight if weight > 0 else shift
+    if cross:
+        comoment, diagonal = gram[:p, :k], squares[:p]
+        if weight > 0:
+            comoment = comoment - first[:, None] * (first[None, d:] / weight)
+            diagonal = diagonal - first * first / weight
+        return Moments(n, weight, mean, comoment, diagonal)
     comoment = gram[:p, :p]
     if weight > 0:
         # comoment -= first first^T / weight, kept exactly symmetric.
@@ -180,15 +221,19 @@ def _head_shift(xp, X, head):
     return shift
 
 
-def _generic_gram(xp, X, concept, weights, shift_x, shift_z):
-    """Gram matrix of ``[sqrt(w) (v - s) | sqrt(w)]`` in float64, any namespace."""
+def _generic_gram(xp, X, concept, weights, shift_x, shift_z, cross=False):
+    """Gram matrix of ``[sqrt(w) (v - s) | sqrt(w)]`` in float64, any namespace.
+
+    Returns ``(gram, None)``, or with ``cross`` the ``(p + 1, k + 1)`` columns
+    of the concept and the weights and the diagonal: ``(gram, squares)``.
+    """
     n, d = X.shape
     p = d + concept.n_columns
     dtype = X.dtype
     rows = chunk_rows(p + 1, dtype.itemsize, n)
     buf = xp.zeros((rows, p + 1), dtype=dtype, device=_device(X))
     sqrt_w = None if weights is None else xp.sqrt(xp.astype(weights, dtype))
-    gram = None
+    gram = squares = None
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start, ...]
@@ -197,9 +242,14 @@ def _generic_gram(xp, X, concept, weights, shift_x, shift_z):
         block[:, p] = 1
         if sqrt_w is not None:
             block *= sqrt_w[start:stop, None]
-        g = xp.astype(_gram_product(xp, block), xp.float64)
+        if cross:
+            g = xp.astype(block.T @ block[:, d:], xp.float64)
+            sq = xp.astype(xp.sum(block * block, axis=0), xp.float64)
+            squares = sq if squares is None else squares + sq
+        else:
+            g = xp.astype(_gram_product(xp, block), xp.float64)
         gram = g if gram is None else gram + g
-    return gram
+    return gram, squares
 
 
 def _gram_product(xp, block):
@@ -212,10 +262,11 @@ def _gram_product(xp, block):
     return block.T @ block
 
 
-def _numpy_gram(X, concept, weights, shift_x, shift_z):
+def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
     """``_generic_gram`` for NumPy: aligned rows, BLAS calls that accumulate."""
     n, d = X.shape
-    p = d + concept.n_columns
+    k = concept.n_columns
+    p = d + k
     dtype = X.dtype
     double = dtype == np.float64
     # Rows padded with zero columns to a multiple of 4 values: BLAS runs
@@ -225,8 +276,9 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     # cache when the result does too, else they are tall enough for the
     # result's traffic to be small. float32 chunks are summed into float64
     # at a cost in width**2 each, so they are tall, and a small batch is one.
-    if double:
-        small = width * width * dtype.itemsize <= CACHE_BYTES
+    # Cross products are thin: cache-sized chunks, whatever the dtype.
+    if double or cross:
+        small = cross or width * width * dtype.itemsize <= CACHE_BYTES
         rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if small else 4)
     else:
         rows = chunk_rows(width, dtype.itemsize, n, whole_bytes=4 * CACHE_BYTES)
@@ -246,7 +298,11 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
     ones = np.ones(rows, dtype=dtype)
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
-    gram = np.zeros((width, width), order="F") if double else None
+    gram = np.zeros((width, width), order="F") if double and not cross else None
+    if cross:
+        gram = np.zeros((width, k + 1))
+        squares = np.zeros(width)
+        chunk_squares = np.empty(width, dtype=dtype)
     # Writing the concept has a fixed cost per call: it is written for many
     # chunks at once (a whole number of them) and copied into each.
     stage_rows = min(n, max(1, STAGE_BYTES // ((p - d) * dtype.itemsize)))
@@ -268,18 +324,24 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z):
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale
             block[:, p : p + 1] = scale
-        if double:
+        if cross:
+            gram += block.T @ block[:, d : p + 1]
+            np.einsum("ij,ij->j", block, block, out=chunk_squares)
+            squares += chunk_squares
+        elif double:
             gram = blas.dsyrk(1.0, block.T, beta=1.0, c=gram, overwrite_c=1)
         elif gram is None:
             gram = (block.T @ block).astype(np.float64)
         else:
             gram += block.T @ block
+    if cross:
+        return gram, squares
     if double:
         # dsyrk wrote the upper triangle; the lower one is still zero.
         diagonal = np.diagonal(gram).copy()
         gram = gram + gram.T
         np.fill_diagonal(gram, diagonal)
-    return gram
+    return gram, None
 
 
 def _rank_one_update(gram, root):
@@ -295,22 +357,30 @@ def _rank_one_update(gram, root):
 
 
 def merge_moments(xp, a, b):
-    """Combine the moments of two disjoint batches (Chan et al. update)."""
+    """Combine the moments of two disjoint batches (Chan et al. update).
+
+    Both are full moments, or both cross moments.
+    """
     if a is None:
         return b
+    if a.cross != b.cross:
+        raise ValueError("cannot merge full moments with cross moments")
     weight = a.weight + b.weight
+    n_samples = a.n_samples + b.n_samples
     if b.weight == 0:
-        return Moments(a.n_samples + b.n_samples, a.weight, a.mean, a.comoment)
+        return replace(a, n_samples=n_samples)
     if a.weight == 0:
-        return Moments(a.n_samples + b.n_samples, b.weight, b.mean, b.comoment)
+        return replace(b, n_samples=n_samples)
     delta = b.mean - a.mean
     mean = a.mean + delta * (b.weight / weight)
-    comoment = (
-        a.comoment
-        + b.comoment
-        + (delta[:, None] * delta[None, :]) * (a.weight * b.weight / weight)
-    )
-    return Moments(a.n_samples + b.n_samples, weight, mean, comoment)
+    factor = a.weight * b.weight / weight
+    # The columns the co-moments are kept for: all, or the last k (of z).
+    columns = delta[delta.shape[0] - a.comoment.shape[1] :]
+    comoment = a.comoment + b.comoment + (delta[:, None] * columns[None, :]) * factor
+    diagonal = None
+    if a.cross:
+        diagonal = a.diagonal + b.diagonal + (delta * delta) * factor
+    return Moments(n_samples, weight, mean, comoment, diagonal)
 
 
 def embed_moments(xp, moments, positions, n_cols):
@@ -318,12 +388,22 @@ def embed_moments(xp, moments, positions, n_cols):
 
     Column ``i`` moves to ``positions[i]``; new columns get mean and co-moment
     zero. This is exact for a one-hot category first seen in a later batch:
-    its indicator was 0 on every earlier row.
+    its indicator was 0 on every earlier row. For cross moments the feature
+    columns must keep their positions (only concept columns move).
     """
     old = moments.mean.shape[0]
     select = np.zeros((old, n_cols))
     select[np.arange(old), np.asarray(positions)] = 1.0
     select = xp.asarray(select, dtype=xp.float64, device=_device(moments.mean))
+    if moments.cross:
+        d = old - moments.comoment.shape[1]
+        return Moments(
+            moments.n_samples,
+            moments.weight,
+            moments.mean @ select,
+            select.T @ moments.comoment @ select[d:, d:],
+            moments.diagonal @ select,
+        )
     return Moments(
         moments.n_samples,
         moments.weight,

@@ -2,11 +2,13 @@
 
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
 
 import array_api_compat.numpy as xp_numpy
 import numpy as np
 import scipy.sparse as sp
+from array_api_compat import array_namespace
 from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -31,7 +33,7 @@ from ._backend import (
 )
 from ._concept import ConceptEncoder
 from ._leace import apply_edit, erasure_factors
-from ._stats import Moments, batch_moments, embed_moments, merge_moments
+from ._stats import batch_moments, embed_moments, merge_moments
 
 
 class LeaceTransformer(TransformerMixin, BaseEstimator):
@@ -53,7 +55,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         ``Sigma_XX^{-1/2}``, project out the span of the whitened
         cross-covariance, unwhiten. ``"orth"`` is the orthogonal projection
         that removes the column space of ``Sigma_XZ`` without whitening; it
-        gives the same guarantee but moves the data more.
+        gives the same guarantee but moves the data more. It needs only
+        ``Sigma_XZ`` and the feature variances, so its fit costs
+        O(n_samples * n_features * n_concept_columns) instead of the
+        O(n_samples * n_features**2) of ``"leace"``; as a consequence,
+        ``partial_fit`` batches started with ``"orth"`` cannot continue with
+        ``"leace"`` (a ValueError; call :meth:`fit`).
 
     alpha : float in [0, 1], default=1.0
         Fraction of the edit applied: ``X - alpha * edit(X)``. 0 is the
@@ -310,7 +317,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
         Any split of the data into batches gives the same result as
         :meth:`fit` on all of it, including categories first seen in a
-        later batch (no ``classes=`` argument is needed).
+        later batch (no ``classes=`` argument is needed). The first batch
+        decides which statistics are kept: with ``method="orth"`` only those
+        the orthogonal eraser needs, so a later batch with
+        ``method="leace"`` raises a ValueError; the statistics of
+        ``"leace"`` serve both methods.
 
         Parameters
         ----------
@@ -388,6 +399,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             backend = resolve_backend(self.device, X)
         else:
             backend = Backend(self.backend_, self.device_)
+            if self._moments.cross and self.method != "orth":
+                raise ValueError(
+                    f"method={self.method!r}, but the earlier partial_fit "
+                    "batches were fitted with method='orth', whose statistics "
+                    "leave out the feature covariance that LEACE needs; call "
+                    "fit, or partial_fit on a new estimator, with "
+                    f"method={self.method!r}."
+                )
         X_num, raw_concept, source, positions_x = self._split_concept(
             X, y, concept, reset=first, tensors=backend.name == "torch"
         )
@@ -433,13 +452,21 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             positions = np.concatenate([np.arange(d), d + positions])
             previous = embed_moments(xp, previous, positions, d + encoder.n_columns)
         shift = None if previous is None else previous.mean
+        # method="orth" needs only the co-moments with the concept (a thin
+        # product, not the d x d Gram matrix); later batches keep the kind
+        # of statistics the first one started.
+        cross = self.method == "orth" if previous is None else previous.cross
         # Non-finite input is diagnosed from the statistics just below.
         with np.errstate(invalid="ignore", over="ignore"):
             if backend.name == "numpy":
-                batch = batch_moments(xp, X_num, encoded, weights, shift=shift)
+                batch = batch_moments(
+                    xp, X_num, encoded, weights, shift=shift, cross=cross
+                )
             else:
-                batch = stream_moments(backend, X_num, encoded, weights, shift)
-        if not bool(xp.all(xp.isfinite(xp.linalg.diagonal(batch.comoment)))):
+                batch = stream_moments(
+                    backend, X_num, encoded, weights, shift, cross=cross
+                )
+        if not bool(xp.all(xp.isfinite(batch.comoment_diagonal(xp)))):
             # NaN or inf anywhere in X reaches the Gram diagonal, and an
             # off-diagonal entry is at most the largest diagonal one: only
             # then is X scanned, to say precisely what is wrong.
@@ -488,18 +515,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         """The running statistics on ``backend`` (after unpickling: NumPy)."""
         moments = self._moments
         if backend.name == "torch" and not is_tensor(moments.comoment):
-            moments = Moments(
-                moments.n_samples,
-                moments.weight,
-                backend.from_numpy(moments.mean),
-                backend.from_numpy(moments.comoment),
-            )
+            moments = moments.map(backend.from_numpy)
         return moments
 
     def _factors(self, backend, moments, encoder, d):
         xp = backend.xp
         # Only the k concept entries travel to the host for the encoder.
-        diagonal = xp.linalg.diagonal(moments.comoment)
+        diagonal = moments.comoment_diagonal(xp)
         variance = to_numpy(diagonal[d:]) / moments.weight
         keep = encoder.erased_columns(to_numpy(moments.mean[d:]), variance)
         left, right = erasure_factors(
@@ -521,12 +543,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         state.pop("_device_factors", None)
         moments = state.get("_moments")
         if moments is not None and is_tensor(moments.comoment):
-            state["_moments"] = Moments(
-                moments.n_samples,
-                moments.weight,
-                to_numpy(moments.mean, np.float64),
-                to_numpy(moments.comoment, np.float64),
-            )
+            state["_moments"] = moments.map(partial(to_numpy, dtype=np.float64))
         state["_leace_sklearn_version"] = __version__
         return state
 
@@ -727,8 +744,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     def _edit_numpy(self, X, out):
         """The edit of a NumPy array (or sparse matrix) into ``out``."""
         d = self.mean_.shape[0]
-        diagonal = to_numpy(self._moments.comoment.diagonal()[:d])
-        spread = np.sqrt(diagonal / self._moments.weight)
+        moments = self._moments
+        diagonal = moments.comoment_diagonal(array_namespace(moments.mean))
+        spread = np.sqrt(to_numpy(diagonal[:d]) / moments.weight)
         return apply_edit(
             xp_numpy,
             X,

@@ -136,4 +136,3 @@ def test_label_like_float_concept_warns(rng, values, warns):
         LeaceTransformer().fit(X, concept=values)
     messages = [str(w.message) for w in caught if "integer values" in str(w.message)]
     assert bool(messages) == warns
-

@@ -19,8 +19,7 @@ def _python_blocks(path):
             i += 1
             body = []
             while i < len(lines) and (
-                not lines[i].strip()
-                or len(lines[i]) - len(lines[i].lstrip()) > indent
+                not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent
             ):
                 body.append(lines[i])
                 i += 1

@@ -30,23 +30,25 @@ def _assert_same_eraser(a, b, X, atol=1e-10):
 @pytest.mark.filterwarnings("ignore:The concept has a single class")
 @pytest.mark.parametrize("chunk", [1, 2, 50, 300, 342])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_partial_fit_equals_fit(rng, chunk, weighted):
+@pytest.mark.parametrize("method", ["leace", "orth"])
+def test_partial_fit_equals_fit(rng, chunk, weighted, method):
     n = 300
     X, z = make_concept_data(rng, n=n, d=6, k=3, offset=100.0)
     w = rng.uniform(0.5, 2.0, size=n) if weighted else None
-    full = LeaceTransformer().fit(X, concept=z, sample_weight=w)
-    parts = _fit_in_chunks(LeaceTransformer(), X, z, chunk, w)
+    full = LeaceTransformer(method=method).fit(X, concept=z, sample_weight=w)
+    parts = _fit_in_chunks(LeaceTransformer(method=method), X, z, chunk, w)
     _assert_same_eraser(full, parts, X)
 
 
 @pytest.mark.filterwarnings("ignore:The concept has a single class")
-def test_class_first_seen_in_later_batch(rng):
+@pytest.mark.parametrize("method", ["leace", "orth"])
+def test_class_first_seen_in_later_batch(rng, method):
     X, z = make_concept_data(rng, n=400, d=5, k=4)
     order = np.argsort(z, kind="stable")  # classes arrive one after another
     X, z = X[order], z[order]
     labels = np.array(["a", "b", "c", "d"])[z]
-    parts = _fit_in_chunks(LeaceTransformer(), X, labels, 70)
-    full = LeaceTransformer().fit(X, concept=labels)
+    parts = _fit_in_chunks(LeaceTransformer(method=method), X, labels, 70)
+    full = LeaceTransformer(method=method).fit(X, concept=labels)
     np.testing.assert_array_equal(parts.classes_, ["a", "b", "c", "d"])
     _assert_same_eraser(full, parts, X)
     assert leakage(X, parts.transform(X), one_hot(z)) < 1e-10
@@ -109,3 +111,24 @@ def test_failed_batch_leaves_estimator_unchanged(rng):
         est.partial_fit(bad, concept=z)
     assert est.n_samples_seen_ == 100
     np.testing.assert_array_equal(est.transform(X), before)
+
+
+def test_orth_statistics_cannot_continue_as_leace(rng):
+    """method="orth" keeps only the co-moments with the concept, which
+    cannot give LEACE; the other way round, full statistics serve both."""
+    X, z = make_concept_data(rng, n=200, d=5, k=3, offset=10.0)
+    est = LeaceTransformer(method="orth").partial_fit(X[:100], concept=z[:100])
+    before = est.transform(X)
+    est.set_params(method="leace")
+    with pytest.raises(ValueError, match="method='orth'.*call fit"):
+        est.partial_fit(X[100:], concept=z[100:])
+    assert est.n_samples_seen_ == 100
+    np.testing.assert_array_equal(est.transform(X), before)
+    # fit starts afresh with the method's own statistics.
+    leace = LeaceTransformer().fit(X, concept=z)
+    _assert_same_eraser(est.fit(X, concept=z), leace, X)
+
+    switched = LeaceTransformer().partial_fit(X[:100], concept=z[:100])
+    switched.set_params(method="orth").partial_fit(X[100:], concept=z[100:])
+    orth = LeaceTransformer(method="orth").fit(X, concept=z)
+    _assert_same_eraser(switched, orth, X)

@@ -3,6 +3,7 @@
 import array_api_compat.numpy as xp
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _helpers import weighted_cov
 
 from leace_sklearn import _stats
@@ -116,11 +117,15 @@ def test_embed_moments_inserts_zero_columns(rng):
     np.testing.assert_array_equal(wide.comoment[[0, 2, 4]][:, [0, 2, 4]], m.comoment)
 
 
+@pytest.mark.parametrize("cross", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_chunks_and_concept_blocks_change_nothing(rng, monkeypatch, dtype, weighted):
+def test_chunks_and_concept_blocks_change_nothing(
+    rng, monkeypatch, dtype, weighted, cross
+):
     """Many chunks, with the concept written in blocks across them, equal
-    the two-pass moments, a one-hot and a numeric concept column included."""
+    the two-pass moments, a one-hot and a numeric concept column included;
+    cross moments equal the columns of ``z`` and the diagonal of them."""
     n = 1000
     X = (rng.normal(size=(n, 5)) * [1, 10, 1, 1, 100] + 50).astype(dtype)
     codes = rng.integers(0, 3, size=n)
@@ -133,18 +138,65 @@ def test_chunks_and_concept_blocks_change_nothing(rng, monkeypatch, dtype, weigh
     monkeypatch.setattr(_stats, "CACHE_BYTES", 1)
     monkeypatch.setattr(_stats, "CHUNK_BYTES", 40 * 12 * itemsize)
     monkeypatch.setattr(_stats, "STAGE_BYTES", 100 * 4 * itemsize)
-    m = batch_moments(xp, X, concept, w)
+    m = batch_moments(xp, X, concept, w, cross=cross)
+    assert m.cross == cross
     V = np.column_stack([X.astype(np.float64), concept.dense()])
     weight, mean, comoment = _reference(V, w)
     # float32 rounds the weights too (the same rounded ones for everything).
     rtol = 1e-10 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(m.weight, weight, rtol=rtol)
     np.testing.assert_allclose(m.mean, mean, rtol=rtol)
-    scale = np.sqrt(np.outer(np.diagonal(comoment), np.diagonal(comoment)))
+    diagonal = np.diagonal(comoment)
+    scale = np.sqrt(np.outer(diagonal, diagonal))
+    if cross:
+        assert m.comoment.shape == (9, 4)
+        comoment, scale = comoment[:, 5:], scale[:, 5:]
     assert np.abs(m.comoment - comoment).max() < rtol * scale.max()
-    np.testing.assert_allclose(
-        np.diagonal(m.comoment), np.diagonal(comoment), rtol=10 * rtol
-    )
+    np.testing.assert_allclose(m.comoment_diagonal(xp), diagonal, rtol=10 * rtol)
+    np.testing.assert_array_equal(m.with_concept(5), m.comoment[:, -4:])
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_moments_merge_and_embed_as_the_full_ones(rng, weighted):
+    """Cross moments are the full ones restricted, through every operation:
+    a batch (sparse rows too), the merge of uneven batches, and re-indexing
+    for a category first seen later."""
+    n, d = 400, 4
+    X = rng.normal(size=(n, d)) * [1, 10, 100, 1] + 30
+    X[:, 3] = 0.0  # a constant column
+    codes = rng.integers(0, 2, size=n)
+    codes[300:] = rng.integers(0, 3, size=100)  # class 2 arrives late
+    w = rng.uniform(0, 2, size=n) if weighted else None
+
+    def batch(rows, cross, k):
+        concept = EncodedConcept([codes[rows]], [k], [CATEGORICAL])
+        weights = None if w is None else w[rows]
+        X_rows = sp.csr_matrix(X[rows]) if rows.start == 0 else X[rows]
+        return batch_moments(xp, X_rows, concept, weights, cross=cross)
+
+    def check(c, f):
+        assert c.cross and not f.cross
+        assert (c.n_samples, c.weight) == (f.n_samples, f.weight)
+        np.testing.assert_allclose(c.mean, f.mean, rtol=1e-13, atol=1e-13)
+        scale = np.abs(f.comoment).max()
+        np.testing.assert_allclose(c.comoment, f.comoment[:, d:], atol=1e-12 * scale)
+        np.testing.assert_allclose(
+            c.diagonal, np.diagonal(f.comoment), rtol=1e-12, atol=1e-12
+        )
+
+    parts = [slice(0, 1), slice(1, 120), slice(120, 300)]
+    merged = {}
+    for cross in (False, True):
+        m = None
+        for part in parts:
+            m = merge_moments(xp, m, batch(part, cross, 2))
+        m = embed_moments(xp, m, [0, 1, 2, 3, 4, 5], d + 3)
+        merged[cross] = merge_moments(xp, m, batch(slice(300, n), cross, 3))
+    check(merged[True], merged[False])
+    one = batch(slice(0, n), False, 3)
+    check(merged[True], one)
+    with pytest.raises(ValueError, match="cross"):
+        merge_moments(xp, merged[True], merged[False])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -103,18 +103,21 @@ def test_equivalence_float32(backend, data):
     assert leakage(X, backend.host(out), one_hot(z)) < 1e-5
 
 
+@pytest.mark.parametrize("method", ["leace", "orth"])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
-def test_half_precision_keeps_the_guarantee_to_its_precision(backend, data, dtype):
+def test_half_precision_keeps_the_guarantee_to_its_precision(
+    backend, data, dtype, method
+):
     if backend.name == "numpy":
         pytest.skip("NumPy has no bfloat16; half tensors are a torch feature")
     X, z = data
     half = torch.as_tensor(X, device=backend.device).to(getattr(torch, dtype))
-    est = LeaceTransformer().fit(half, concept=z)
+    est = LeaceTransformer(method=method).fit(half, concept=z)
     out = est.transform(half)
     assert out.dtype == half.dtype and out.device == half.device
     # The statistics are those of the rounded input, computed as for
     # float32 input: equal to a float64 fit to float32 accuracy.
-    exact = LeaceTransformer().fit(half.double().cpu().numpy(), concept=z)
+    exact = LeaceTransformer(method=method).fit(half.double().cpu().numpy(), concept=z)
     np.testing.assert_allclose(
         est.proj_left_ @ est.proj_right_,
         exact.proj_left_ @ exact.proj_right_,
@@ -126,6 +129,45 @@ def test_half_precision_keeps_the_guarantee_to_its_precision(backend, data, dtyp
     # The rounding errors are nearly independent of z: far below eps.
     assert leakage(X, backend.host(out), one_hot(z)) < 0.1 * eps
     assert leakage(X, half.float().cpu().numpy(), one_hot(z)) > 0.5
+
+
+@pytest.mark.parametrize("cross", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_generic_statistics_kernel_matches_numpy(rng, dtype, cross):
+    """The array-API kernel (what a GPU runs) equals the NumPy one."""
+    import array_api_compat.numpy as xp_numpy
+    import array_api_compat.torch as xp_torch
+
+    from leace_sklearn._concept import CATEGORICAL, NUMERIC, EncodedConcept
+    from leace_sklearn._stats import batch_moments
+
+    n = 3000
+    X = (rng.normal(size=(n, 7)) * [1, 5, 1, 1, 20, 1, 1] + 40).astype(dtype)
+    codes, age = rng.integers(0, 3, size=n), rng.normal(40.0, 9.0, size=n)
+    w = rng.uniform(0, 2, size=n)
+
+    def moments(xp, X, w):
+        concept = EncodedConcept([codes, age], [3, 1], [CATEGORICAL, NUMERIC])
+        if xp is xp_torch:
+            concept = concept.to(xp, "cpu")
+        return batch_moments(xp, X, concept, w, cross=cross)
+
+    ours = moments(xp_torch, torch.from_numpy(X), torch.from_numpy(w))
+    reference = moments(xp_numpy, X, w)
+    assert ours.cross == reference.cross == cross
+    assert ours.n_samples == n
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(ours.weight, reference.weight, rtol=rtol)
+    np.testing.assert_allclose(ours.mean.numpy(), reference.mean, rtol=rtol)
+    scale = np.abs(reference.comoment).max()
+    np.testing.assert_allclose(
+        ours.comoment.numpy(), reference.comoment, atol=rtol * scale
+    )
+    np.testing.assert_allclose(
+        ours.comoment_diagonal(xp_torch).numpy(),
+        reference.comoment_diagonal(xp_numpy),
+        rtol=10 * rtol,
+    )
 
 
 def test_partial_fit_equals_fit_and_stays_on_device(backend, data):
