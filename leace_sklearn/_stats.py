@@ -298,11 +298,13 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
     ones = np.ones(rows, dtype=dtype)
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
-    gram = np.zeros((width, width), order="F") if double and not cross else None
+    gram = None
     if cross:
         gram = np.zeros((width, k + 1))
         squares = np.zeros(width)
         chunk_squares = np.empty(width, dtype=dtype)
+    elif double:
+        gram = np.zeros((width, width), order="F")
     # Writing the concept has a fixed cost per call: it is written for many
     # chunks at once (a whole number of them) and copied into each.
     stage_rows = min(n, max(1, STAGE_BYTES // ((p - d) * dtype.itemsize)))
@@ -395,18 +397,15 @@ def embed_moments(xp, moments, positions, n_cols):
     select = np.zeros((old, n_cols))
     select[np.arange(old), np.asarray(positions)] = 1.0
     select = xp.asarray(select, dtype=xp.float64, device=_device(moments.mean))
-    if moments.cross:
-        d = old - moments.comoment.shape[1]
-        return Moments(
-            moments.n_samples,
-            moments.weight,
-            moments.mean @ select,
-            select.T @ moments.comoment @ select[d:, d:],
-            moments.diagonal @ select,
-        )
+    # The kept columns of the co-moments: all, or (cross) those of z, which
+    # come after the d unmoved feature columns.
+    d = old - moments.comoment.shape[1]
+    columns = select[d:, d:]
+    diagonal = None if moments.diagonal is None else moments.diagonal @ select
     return Moments(
         moments.n_samples,
         moments.weight,
         moments.mean @ select,
-        select.T @ moments.comoment @ select,
+        select.T @ moments.comoment @ columns,
+        diagonal,
     )
