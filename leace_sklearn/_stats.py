@@ -34,8 +34,6 @@ from scipy.linalg import blas
 # CHUNK_BYTES, so that fit needs little memory beyond the caller's data.
 CACHE_BYTES = 2**20
 CHUNK_BYTES = 32 * 2**20
-# The concept is written in blocks of up to this size.
-STAGE_BYTES = 4 * 2**20
 # The shift only needs to be near the mean: a few rows estimate it to a small
 # fraction of a standard deviation.
 SHIFT_ROWS = 64
@@ -305,23 +303,13 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
         chunk_squares = np.empty(width, dtype=dtype)
     elif double:
         gram = np.zeros((width, width), order="F")
-    # Writing the concept has a fixed cost per call: it is written for many
-    # chunks at once (a whole number of them) and copied into each.
-    stage_rows = min(n, max(1, STAGE_BYTES // ((p - d) * dtype.itemsize)))
-    stage_rows = -(-stage_rows // rows) * rows
-    stage = np.empty((min(n, stage_rows), p - d), dtype=dtype)
-    staged = 0
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
         np.copyto(block[:, :d], dense_rows(X, start, stop))
         if shifted:
             ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
-        if start % stage_rows == 0:
-            staged = start
-            end = min(n, start + stage_rows)
-            concept.fill(start, end, stage[: end - start], shift_z)
-        np.copyto(block[:, d:p], stage[start - staged : stop - staged])
+        concept.fill(start, stop, block[:, d:p], shift_z)
         if sqrt_w is not None:
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale

@@ -120,24 +120,22 @@ def test_embed_moments_inserts_zero_columns(rng):
 @pytest.mark.parametrize("cross", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_chunks_and_concept_blocks_change_nothing(
-    rng, monkeypatch, dtype, weighted, cross
-):
-    """Many chunks, with the concept written in blocks across them, equal
-    the two-pass moments, a one-hot and a numeric concept column included;
-    cross moments equal the columns of ``z`` and the diagonal of them."""
-    n = 1000
+def test_chunks_change_nothing(rng, monkeypatch, dtype, weighted, cross):
+    """Many chunks, each with the concept written into its strided columns,
+    equal the two-pass moments, a one-hot and a numeric concept column
+    included; cross moments equal the columns of ``z`` and the diagonal of
+    them."""
+    n = 1010
     X = (rng.normal(size=(n, 5)) * [1, 10, 1, 1, 100] + 50).astype(dtype)
     codes = rng.integers(0, 3, size=n)
     age = rng.normal(40.0, 10.0, size=n)
     concept = EncodedConcept([codes, age], [3, 1], [CATEGORICAL, NUMERIC])
     w = rng.uniform(0, 2, size=n) if weighted else None
     itemsize = np.dtype(dtype).itemsize
-    # Chunks of at most 40 rows of the 12 padded columns; the concept in
-    # blocks of about 100 rows, so that blocks and chunks fall out of step.
+    # Chunks of at most 40 rows of the 12 padded columns: 26 chunks of 39
+    # rows, the last one of 35.
     monkeypatch.setattr(_stats, "CACHE_BYTES", 1)
     monkeypatch.setattr(_stats, "CHUNK_BYTES", 40 * 12 * itemsize)
-    monkeypatch.setattr(_stats, "STAGE_BYTES", 100 * 4 * itemsize)
     m = batch_moments(xp, X, concept, w, cross=cross)
     assert m.cross == cross
     V = np.column_stack([X.astype(np.float64), concept.dense()])
