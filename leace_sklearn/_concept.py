@@ -232,9 +232,10 @@ class EncodedConcept:
             elif kind == NUMERIC:
                 np.subtract(values[start:stop, None], shift[col], out=dest)
             else:
-                # Zeroing and scattering one 1 per row is 3x faster than
-                # comparing every row with every class, and writes straight
-                # into a strided view (a chunk's columns in the Gram buffer).
+                # Zeroing and scattering one 1 per row beats comparing every
+                # row with every class (1.5x for 2 classes, 3x for 10), and
+                # writes straight into a strided view (a chunk's columns in
+                # the Gram buffer).
                 dest[...] = 0
                 dest[np.arange(stop - start), values[start:stop]] = 1
             col += width
