@@ -52,6 +52,24 @@ def is_varying(variance, mean):
     return variance > (16.0 * EPS * mean) ** 2
 
 
+def precision_ridge(gram_eps):
+    """Relative diagonal loading of a feature covariance from float32 products.
+
+    Products rounded at ``gram_eps`` (float32's 1.2e-7) leave errors of about
+    ``1e-6`` of the diagonal in the feature covariance, which turn its
+    (near-)null directions into noise-level eigenvalues of either sign. A
+    whitening that divides by their square roots makes the eraser oblique
+    along them: exact for the statistics, but with factors so large that
+    rounding them and the float32 edit to ``transform`` leaves a
+    cross-covariance hundreds of times the output's own rounding. Loading
+    the diagonal by this much (relative) bounds that amplification and keeps
+    the guarantee, since any invertible whitening erases the concept; the
+    eraser changes only along directions the float32 products cannot
+    resolve. Float64 statistics get no loading.
+    """
+    return 0.0 if gram_eps <= EPS else 8.0 * gram_eps
+
+
 def default_tol(n_features, n_concept):
     """Relative cutoff used when ``tol=None``: rounding level of float64."""
     return max(n_features, n_concept, 1) * EPS
@@ -102,10 +120,13 @@ class _Whitening:
 
     Cholesky when ``S`` is numerically positive definite (``W = C^{-1}`` for
     ``S = C C^T``), else the eigendecomposition with small eigenvalues cut (a
-    pseudo-inverse whitening).
+    pseudo-inverse whitening). With a ``floor`` (float32 statistics, see
+    :func:`precision_ridge`), eigenvalues below ``floor`` times the largest
+    are raised to that instead: they are noise, and cutting a noisy
+    direction would leave its share of the cross-covariance unerased.
     """
 
-    def __init__(self, xp, corr, tol):
+    def __init__(self, xp, corr, tol, floor=0.0):
         self.xp = xp
         self.numpy = is_numpy_namespace(xp)
         self.chol = None
@@ -123,6 +144,8 @@ class _Whitening:
                 self.chol = chol
                 return
         evals, evecs = xp.linalg.eigh(corr)
+        if floor > 0:
+            evals = xp.maximum(evals, floor * float(xp.max(evals)))
         keep = evals > tol * float(xp.max(evals))
         idx = xp.nonzero(keep)[0]
         root = xp.sqrt(xp.take(evals, idx))
@@ -303,6 +326,14 @@ def erasure_factors(
             trace = float(xp.sum(xp.linalg.diagonal(sxx)))
             sxx = (1.0 - rho) * sxx + (rho * trace / d) * _eye(xp, d, sxx)
 
+    ridge = precision_ridge(moments.gram_eps)
+    if ridge > 0:
+        loading = ridge * xp.where(active, xp.linalg.diagonal(sxx), 0.0)
+        if is_numpy_namespace(xp):
+            sxx = np.array(sxx)  # a copy: sxx may be a view of the moments
+            sxx.flat[:: d + 1] += loading
+        else:
+            sxx = sxx + _eye(xp, d, sxx) * loading[None, :]
     # Standardise: makes every cutoff relative to each feature's own scale.
     scale = xp.sqrt(xp.where(active, xp.linalg.diagonal(sxx), 1.0))
     inv = xp.where(active, 1.0 / scale, 0.0)
@@ -314,7 +345,7 @@ def erasure_factors(
     corr *= inv[None, :]
     if not bool(xp.all(active)):
         corr = corr + _eye(xp, d, corr) * xp.astype(~active, xp.float64)[None, :]
-    white = _Whitening(xp, corr, tol)
+    white = _Whitening(xp, corr, tol, ridge)
     basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol, floor)
     left = white.apply_pinv(basis) * xp.where(active, scale, 0.0)[:, None]
     right = (white.apply_t(basis) * inv[:, None]).T

@@ -1,5 +1,7 @@
 """The closed-form eraser, tested on statistics without the estimator."""
 
+from dataclasses import replace
+
 import array_api_compat.numpy as xp
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from leace_sklearn._leace import (
     erasure_factors,
     needs_centring,
     oas_shrinkage,
+    precision_ridge,
 )
 from leace_sklearn._stats import Moments
 
@@ -45,6 +48,33 @@ def test_singular_covariance_uses_pseudo_inverse(rng):
     Z = Z + X[:, :1]
     res, rank = _residual(_moments(X, Z), 5, [0, 1, 2])
     assert rank == 3 and res < 1e-10
+
+
+def test_float32_statistics_load_the_diagonal(rng):
+    """Statistics from float32 products whiten a loaded covariance.
+
+    The loading (about 1e-6 of each variance) makes a singular covariance
+    invertible: the guarantee holds as for any invertible whitening, and the
+    edit of the data moves by about the loading only. Float64 statistics
+    are left as they are.
+    """
+    assert precision_ridge(np.finfo(np.float64).eps) == 0.0
+    ridge = precision_ridge(np.finfo(np.float32).eps)
+    assert 1e-7 < ridge < 1e-5
+    n, d = 2000, 7
+    X = rng.normal(size=(n, d - 1))
+    X = np.column_stack([X, X[:, 0] + X[:, 1] + 0.5])  # singular, off-centre
+    Z = one_hot(rng.integers(0, 3, n)) + 0.2 * X[:, :1]
+    exact = _moments(X, Z)
+    loaded = replace(exact, gram_eps=float(np.finfo(np.float32).eps))
+    edits = []
+    for m in (exact, loaded):
+        res, rank = _residual(m, d, [0, 1])
+        assert rank == 2 and res < 1e-12
+        left, right = erasure_factors(xp, m, d, [0, 1])
+        edits.append(((X - m.mean[:d]) @ right.T) @ left.T)
+    change = np.linalg.norm(edits[1] - edits[0]) / np.linalg.norm(edits[0])
+    assert 0 < change < 10 * ridge
 
 
 def test_relative_tol_cuts_small_singular_values(rng):

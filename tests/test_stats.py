@@ -201,3 +201,62 @@ def test_cross_moments_merge_and_embed_as_the_full_ones(rng, weighted):
 def test_comoment_is_exactly_symmetric(rng, dtype):
     m = _moments((rng.normal(size=(300, 6)) * 3 + 5).astype(dtype))
     np.testing.assert_array_equal(m.comoment, m.comoment.T)
+
+
+# d = 5, 6, 8: the padded float64 product starts at column d - 1, d - 2, d.
+@pytest.mark.parametrize("d", [5, 6, 8])
+@pytest.mark.parametrize("namespace", ["numpy", "torch"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("cross", [False, True])
+def test_float32_moments_with_z_are_float64_accurate(
+    rng, namespace, weighted, cross, d
+):
+    """What the guarantee rests on is summed in float64 for float32 data.
+
+    The co-moments with z, the means and the weight sum decide the
+    cross-covariance left after erasure; summed in float32 they carried
+    relative errors of about 1e-6 (and float32 square roots of the weights
+    1e-7). Only the feature covariance keeps float32 accuracy. Centred data
+    is not shifted, so the float32 values enter the products unrounded.
+    """
+    n = 20_000
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    codes = rng.integers(0, 3, size=n)
+    number = 0.3 * X[:, 0] + rng.normal(size=n)
+    w = rng.integers(0, 5, size=n).astype(np.float64) if weighted else None
+    concept = EncodedConcept([codes, number], [3, 1], [CATEGORICAL, NUMERIC])
+    if namespace == "torch":
+        torch = pytest.importorskip("torch")
+        import array_api_compat.torch as xpt
+
+        tw = None if w is None else torch.from_numpy(w)
+        concept = concept.to(xpt, "cpu")
+        m = batch_moments(xpt, torch.from_numpy(X), concept, tw, cross=cross)
+    else:
+        m = batch_moments(xp, X, concept, w, cross=cross)
+    V = np.column_stack([X.astype(np.float64), np.eye(3)[codes], number])
+    weight, mean, comoment = _reference(V, w)
+    scale = np.sqrt(np.diag(comoment))
+    assert m.gram_eps == (np.finfo(np.float64 if cross else np.float32).eps)
+    np.testing.assert_allclose(m.weight, weight, rtol=1e-14)
+    spread = scale / np.sqrt(weight)
+    assert (np.abs(np.asarray(m.mean) - mean) / spread).max() < 1e-13
+    with_z = np.asarray(m.with_concept(d))
+    error = np.abs(with_z - comoment[:, d:]) / np.outer(scale, scale[d:])
+    assert error.max() < 1e-12
+    if not cross:
+        error = np.abs(np.asarray(m.comoment) - comoment) / np.outer(scale, scale)
+        assert error.max() < 1e-5  # float32 products of the features
+
+
+def test_float32_moments_remember_their_precision(rng):
+    """Merged with float64 batches, float32 statistics stay float32's."""
+    V = rng.normal(size=(200, 5))
+    m64 = _moments(V)
+    m32 = _moments(V.astype(np.float32))
+    assert m64.gram_eps == np.finfo(np.float64).eps
+    assert m32.gram_eps == np.finfo(np.float32).eps
+    for merged in (merge_moments(xp, m64, m32), merge_moments(xp, m32, m64)):
+        assert merged.gram_eps == np.finfo(np.float32).eps
+    embedded = embed_moments(xp, m32, [0, 1, 2, 4, 3], 6)
+    assert embedded.gram_eps == m32.gram_eps
