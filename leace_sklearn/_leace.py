@@ -62,7 +62,8 @@ def precision_ridge(gram_eps):
     along them: exact for the statistics, but with factors so large that
     rounding them and the float32 edit to ``transform`` leaves a
     cross-covariance hundreds of times the output's own rounding. Loading
-    the diagonal by this much (relative) bounds that amplification and keeps
+    the diagonal by this much of the (centred) variances bounds that
+    amplification and keeps
     the guarantee, since any invertible whitening erases the concept; the
     eraser changes only along directions the float32 products cannot
     resolve. Float64 statistics get no loading.
@@ -328,7 +329,11 @@ def erasure_factors(
 
     ridge = precision_ridge(moments.gram_eps)
     if ridge > 0:
-        loading = ridge * xp.where(active, xp.linalg.diagonal(sxx), 0.0)
+        # Relative to the centred variances: the float32 products are of
+        # shifted data, so their noise does not grow with the mean (which
+        # the uncentred moment of affine=False adds, in float64).
+        centred = xp.linalg.diagonal(moments.comoment[:d, :d])
+        loading = ridge * xp.where(active, centred, 0.0)
         if is_numpy_namespace(xp):
             sxx = np.array(sxx)  # a copy: sxx may be a view of the moments
             sxx.flat[:: d + 1] += loading
