@@ -192,7 +192,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     input gives float32 output. For float32 input only the feature
     covariance is multiplied in float32: the products with the concept,
     which the guarantee rests on, are taken in float64, and the feature
-    covariance is whitened after loading its diagonal by about 1e-6 of each
+    covariance is whitened after loading its diagonal by about 2.4e-7 of each
     feature's variance (float32's resolution of it; eigenvalues below that
     are raised, not cut by ``tol``), so that its rounding noise cannot make
     the eraser oblique. Half-precision tensors (float16, bfloat16) are

@@ -53,7 +53,7 @@ def test_singular_covariance_uses_pseudo_inverse(rng):
 def test_float32_statistics_load_the_diagonal(rng):
     """Statistics from float32 products whiten a loaded covariance.
 
-    The loading (about 1e-6 of each variance) makes a singular covariance
+    The loading (about 2.4e-7 of each variance) makes a singular covariance
     invertible: the guarantee holds as for any invertible whitening, and the
     edit of the data moves by about the loading only. Float64 statistics
     are left as they are.
