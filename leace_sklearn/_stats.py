@@ -18,7 +18,6 @@ References
    Statistician 37(3), 242-247, 1983.
 """
 
-import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Any
@@ -257,7 +256,7 @@ def _generic_gram(xp, X, concept, weights, shift_x, shift_z, cross=False):
         thin = None
         if cross or dtype != f64:
             # In float64 with the exact weights, as in ``_thin_float64``.
-            wide = xp.astype(block, f64)
+            wide = xp.astype(block, f64, copy=False)
             if numeric_z:
                 concept.fill(start, stop, wide[:, d:p], shift_z)
             right = wide[:, d:]
@@ -358,10 +357,8 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
             if weights is not None:
                 w = weights[start:stop]
                 block[:, p] = 1  # the previous chunk's weights were there
-            refill = None
-            if numeric_z:
-                refill = functools.partial(_fill_from, concept, start, shift_z)
-            _thin_float64(thin, block, wide, first, (d, p), w, refill)
+            numeric = concept if numeric_z else None
+            _thin_float64(thin, block, wide, first, w, numeric, start, shift_z, d)
         if sqrt_w is not None:
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale
@@ -378,19 +375,19 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
             gram += block.T @ block
     if cross:
         return gram, squares
-    if not double:
-        thin = thin[:, d - first : p + 1 - first]
-        gram[:, d : p + 1] = thin
-        gram[d : p + 1, :] = thin.T
     if double:
         # dsyrk wrote the upper triangle; the lower one is still zero.
         diagonal = np.diagonal(gram).copy()
         gram = gram + gram.T
         np.fill_diagonal(gram, diagonal)
+    else:
+        thin = thin[:, d - first : p + 1 - first]
+        gram[:, d : p + 1] = thin
+        gram[d : p + 1, :] = thin.T
     return gram, None
 
 
-def _thin_float64(out, block, wide, first, concept_cols, weights=None, refill=None):
+def _thin_float64(out, block, wide, first, weights, concept, start, shift, d):
     """``out += block.T @ (weights * columns)``, in float64.
 
     ``columns`` are the ``out.shape[1]`` columns of ``block`` from ``first``
@@ -408,25 +405,23 @@ def _thin_float64(out, block, wide, first, concept_cols, weights=None, refill=No
     stays in float32.
     ``block`` is not yet weighted: the weights (float64, None for ones) are
     applied here exactly, not through their float32 square roots. Likewise
-    ``refill(lo, hi, out)``, if given, writes rows ``lo:hi`` of the shifted
-    concept into ``out``, the float64 copy's ``concept_cols`` (start, stop),
-    so that numeric concept columns are not rounded to float32 either.
+    ``concept`` (None when it has no numeric column), the batch whose rows
+    ``start:`` the block holds, is written again into the float64 copy's
+    columns from ``d`` on, shifted by ``shift``, so that numeric values are
+    not rounded to float32.
     """
     step = wide.shape[0]
     for lo in range(0, block.shape[0], step):
         part = wide[: min(step, block.shape[0] - lo)]
         np.copyto(part, block[lo : lo + step])
-        if refill is not None:
-            refill(lo, lo + part.shape[0], part[:, slice(*concept_cols)])
+        if concept is not None:
+            first_row = start + lo
+            dest = part[:, d : d + concept.n_columns]
+            concept.fill(first_row, first_row + part.shape[0], dest, shift)
         right = part[:, first : first + out.shape[1]]
         if weights is not None:
             right = right * weights[lo : lo + step, None]
         out += part.T @ right
-
-
-def _fill_from(concept, offset, shift, start, stop, out):
-    """``concept.fill`` of rows ``offset + start : offset + stop``."""
-    concept.fill(offset + start, offset + stop, out, shift)
 
 
 def _rank_one_update(gram, root):
