@@ -273,8 +273,13 @@ def _generic_gram(xp, X, concept, weights, shift_x, shift_z, cross=False):
         else:
             if sqrt_w is not None:
                 block *= sqrt_w[start:stop, None]
-            g = xp.astype(_gram_product(xp, block), f64)
-            if thin is not None:
+            if thin is None:
+                g = xp.astype(_gram_product(xp, block), f64)
+            else:
+                # The products with z and the weights are in ``thin``: the
+                # low-precision one is of the features alone.
+                g = xp.zeros((p + 1, p + 1), dtype=f64, device=_device(X))
+                g[:d, :d] = xp.astype(_gram_product(xp, block[:, :d]), f64)
                 g[:, d:] = thin
                 g[d:, :] = thin.T
         gram = g if gram is None else gram + g
@@ -329,7 +334,6 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
     ones = np.ones(rows, dtype=dtype)
     # float64: SciPy's dsyrk adds each chunk into one triangle in place;
     # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
-    gram = None
     if cross:
         gram = np.zeros((width, k + 1))
         squares = np.zeros(width)
@@ -345,6 +349,7 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
         thin = np.zeros((width, window))
         numeric_z = bool(np.any(concept.numeric))
         wide = np.empty((max(16, min(rows, THIN_BYTES // (8 * width))), width))
+        gram = np.zeros((width, width))
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
@@ -353,12 +358,17 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
             ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
         concept.fill(start, stop, block[:, d:p], shift_z)
         if not (double or cross):
-            w = None
-            if weights is not None:
-                w = weights[start:stop]
-                block[:, p] = 1  # the previous chunk's weights were there
+            w = None if weights is None else weights[start:stop]
             numeric = concept if numeric_z else None
             _thin_float64(thin, block, wide, first, w, numeric, start, shift_z, d)
+            # Every product with z and the weights is in ``thin``: the
+            # float32 SYRK is of the features alone (37 % less work than of
+            # the whole block for d = 64, k = 10).
+            features = block[:, :d]
+            if sqrt_w is not None:
+                features *= sqrt_w[start:stop, None]
+            gram[:d, :d] += features.T @ features
+            continue
         if sqrt_w is not None:
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale
@@ -367,12 +377,8 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
             gram += block.T @ block[:, d : p + 1]
             np.einsum("ij,ij->j", block, block, out=chunk_squares)
             squares += chunk_squares
-        elif double:
-            gram = blas.dsyrk(1.0, block.T, beta=1.0, c=gram, overwrite_c=1)
-        elif gram is None:
-            gram = (block.T @ block).astype(np.float64)
         else:
-            gram += block.T @ block
+            gram = blas.dsyrk(1.0, block.T, beta=1.0, c=gram, overwrite_c=1)
     if cross:
         return gram, squares
     if double:
@@ -401,8 +407,8 @@ def _thin_float64(out, block, wide, first, weights, concept, start, shift, d):
     the bundled datasets left up to 2.3e-6 of the cross-covariance (1.2e-5
     with ``method="orth"``, whose thin products are all this kind); the
     float32 products are exact in float64, so from ``wide``, a float64
-    buffer, only the rounding of the data itself remains. The wide SYRK
-    stays in float32.
+    buffer, only the rounding of the data itself remains. The SYRK of the
+    features stays in float32.
     ``block`` is not yet weighted: the weights (float64, None for ones) are
     applied here exactly, not through their float32 square roots. Likewise
     ``concept`` (None when it has no numeric column), the batch whose rows
