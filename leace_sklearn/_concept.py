@@ -8,6 +8,7 @@ into the layout; earlier rows had indicator 0, so the statistics stay exact.
 """
 
 import warnings
+from numbers import Number
 
 import numpy as np
 
@@ -113,6 +114,36 @@ def _has_missing(values):
         return bool(pd.isna(values).any())
     except ImportError:
         return any(v is None or v != v for v in values)
+
+
+def _families(classes):
+    """The kinds of value (number, text, date, ...) among ``classes``."""
+    kind = classes.dtype.kind
+    if kind != "O":
+        return {"number" if kind in "iubf" else "text" if kind in "US" else kind}
+    found = set()
+    for value in classes:
+        if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+            found.add("text")
+        elif isinstance(value, (Number, np.number, np.bool_)):
+            found.add("number")
+        else:
+            found.add(type(value).__name__)
+    return found
+
+
+def _check_same_family(old, new):
+    """Refuse to merge categories of different kinds across batches.
+
+    NumPy would merge them by converting (int 1 and "1" become one class),
+    where one batch of the mixture is refused as not comparable.
+    """
+    before, now = _families(old), _families(new)
+    if len(before | now) > 1:
+        raise TypeError(
+            f"this batch has {'/'.join(sorted(now))} categories but earlier "
+            f"batches had {'/'.join(sorted(before))} ones"
+        )
 
 
 def _unique(values):
@@ -332,6 +363,8 @@ class ConceptEncoder:
                 continue
             try:
                 batch_classes, codes = _unique(values)
+                if old is not None:
+                    _check_same_family(old, batch_classes)
                 merged = (
                     batch_classes if old is None else np.union1d(old, batch_classes)
                 )

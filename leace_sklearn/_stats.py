@@ -171,7 +171,7 @@ def batch_moments(xp, X, concept, weights, *, shift=None, cross=False):
     head = min(n, SHIFT_ROWS)
     if shift is None:
         shift = xp.concat(
-            [_head_shift(xp, X, head), xp.asarray(concept.head_mean(head))]
+            [_head_shift(xp, X, head, weights), xp.asarray(concept.head_mean(head))]
         )
     # The shift used for X is the one rounded to X's dtype, and indicator
     # columns are never shifted; the bookkeeping uses exactly those values.
@@ -211,7 +211,7 @@ def batch_moments(xp, X, concept, weights, *, shift=None, cross=False):
     return Moments(n, weight, mean, comoment, gram_eps=gram_eps)
 
 
-def _head_shift(xp, X, head):
+def _head_shift(xp, X, head, weights=None):
     """The shift of the feature columns: the mean of the first ``head`` rows.
 
     Where that mean is within one standard deviation of zero in every
@@ -219,11 +219,21 @@ def _head_shift(xp, X, head):
     squares are then at most twice the centred ones), so the shift is zero
     and the pass that subtracts it is skipped. A constant column away from
     zero is always shifted, so that it stays exactly constant.
+
+    The mean and spread are weighted (when the head has any weight): a
+    column constant on the rows that count, whatever it holds on rows of
+    weight 0, is then shifted to about zero there and comes out constant,
+    as it does when those rows are dropped.
     """
     rows = xp.astype(dense_rows(X, 0, head), xp.float64, copy=True)
-    shift = xp.sum(rows, axis=0) / head
+    w, total = None, float(head)
+    if weights is not None and float(xp.sum(weights[:head])) > 0:
+        w = xp.astype(weights[:head], xp.float64)[:, None]
+        total = float(xp.sum(w))
+    shift = xp.sum(rows if w is None else rows * w, axis=0) / total
     rows -= shift[None, :]
-    variance = xp.sum(rows * rows, axis=0) / head
+    squares = rows * rows
+    variance = xp.sum(squares if w is None else squares * w, axis=0) / total
     if bool(xp.all(shift * shift <= variance)):
         return xp.zeros_like(shift)
     return shift

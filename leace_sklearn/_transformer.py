@@ -1,5 +1,6 @@
 """LeaceTransformer: the scikit-learn layer (validation, tags, parameters)."""
 
+import inspect
 import warnings
 from contextlib import contextmanager
 from functools import partial
@@ -32,8 +33,16 @@ from ._backend import (
     to_numpy,
 )
 from ._concept import ConceptEncoder
-from ._leace import apply_edit, erasure_factors
+from ._leace import apply_edit, erasure_factors, is_varying
 from ._stats import batch_moments, embed_moments, merge_moments
+
+# scikit-learn 1.8 rejects all-zero weights unless told not to; 1.6 and 1.7
+# accept them without the flag. A partial_fit batch of weight 0 is valid.
+_ALLOW_ZERO_WEIGHTS = (
+    {"allow_all_zero_weights": True}
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+    else {}
+)
 
 
 class LeaceTransformer(TransformerMixin, BaseEstimator):
@@ -367,7 +376,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         try:
             if reset:
                 self._reset()
-            return self._partial_fit(*args)
+            return self._partial_fit(*args, whole=reset)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -399,7 +408,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 f"set_{method}_request(concept=False)."
             )
 
-    def _partial_fit(self, X, y, concept, sample_weight):
+    def _partial_fit(self, X, y, concept, sample_weight, *, whole):
         first = not hasattr(self, "n_samples_seen_")
         if first:
             backend = resolve_backend(self.device, X)
@@ -432,6 +441,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                     np.empty((n_samples, 0)),
                     dtype=np.float64,
                     ensure_non_negative=True,
+                    **_ALLOW_ZERO_WEIGHTS,
                 )
             except ValueError as exc:
                 raise ValueError(
@@ -439,9 +449,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                     "finite, non-negative frequencies (a weight of 2 counts the "
                     "row twice)."
                 ) from exc
-            # Recent scikit-learn rejects this itself; older versions do not.
-            # (The weights are non-negative; a sum could overflow.)
-            if not weights.max() > 0:
+            # A batch of weight 0 updates nothing (and keeps any chunking of
+            # the data equal to fit); the whole data need some weight. (The
+            # weights are non-negative; a sum could overflow.)
+            if whole and not weights.max() > 0:
                 raise ValueError(
                     "sample_weight sums to zero; at least one non-zero weight "
                     "is needed."
@@ -499,7 +510,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         self.proj_right_ = to_numpy(right, np.float64)
         self.rank_ = int(self.proj_left_.shape[1])
         self.classes_ = encoder.classes_attribute()
-        if not keep:
+        if moments.weight == 0:
+            warnings.warn(
+                "The batches so far have a total sample_weight of zero: there "
+                "is nothing to erase yet and the transform is the identity.",
+                UserWarning,
+                stacklevel=4,
+            )
+        elif not keep:
             warnings.warn(
                 "The concept has a single class or zero variance: there is "
                 "nothing to erase and the transform is the identity.",
@@ -528,8 +546,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         xp = backend.xp
         # Only the k concept entries travel to the host for the encoder.
         diagonal = moments.comoment_diagonal(xp)
-        variance = to_numpy(diagonal[d:]) / moments.weight
-        keep = encoder.erased_columns(to_numpy(moments.mean[d:]), variance)
+        variance = to_numpy(diagonal[d:]) / (moments.weight or 1.0)
+        keep = []
+        if moments.weight > 0:
+            keep = encoder.erased_columns(to_numpy(moments.mean[d:]), variance)
         left, right = erasure_factors(
             xp,
             moments,
@@ -540,7 +560,28 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             shrinkage=self.shrinkage,
             tol=self.tol,
         )
+        if not self.affine and self.method == "leace" and keep:
+            self._warn_if_far_from_origin(moments, d)
         return left, right, keep
+
+    @staticmethod
+    def _warn_if_far_from_origin(moments, d):
+        # The uncentred moment Sigma + mu mu^T keeps nothing of Sigma in
+        # float64 once mu^2 / sigma^2 reaches 1 / eps (see the math page).
+        variance = to_numpy(moments.comoment_diagonal(array_namespace(moments.mean)))
+        variance = variance[:d] / moments.weight
+        mean = to_numpy(moments.mean[:d])
+        varying = is_varying(variance, mean)
+        if np.any(mean[varying] ** 2 > 1e14 * variance[varying]):
+            warnings.warn(
+                "affine=False: some features lie more than 1e7 standard "
+                "deviations from the origin, where the uncentred second "
+                "moment that the linear map whitens is numerically of rank "
+                "one; the erasure may be inexact. Centre X first, or use "
+                "affine=True.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def __getstate__(self):
         # Fitted state is saved as NumPy, so that an estimator fitted on a GPU
@@ -752,7 +793,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         d = self.mean_.shape[0]
         moments = self._moments
         diagonal = moments.comoment_diagonal(array_namespace(moments.mean))
-        spread = np.sqrt(to_numpy(diagonal[:d]) / moments.weight)
+        # A constant column's variance may round below zero.
+        variance = to_numpy(diagonal[:d]) / (moments.weight or 1.0)
+        spread = np.sqrt(np.maximum(variance, 0.0))
         return apply_edit(
             xp_numpy,
             X,

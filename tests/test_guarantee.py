@@ -164,6 +164,36 @@ def test_integer_weights_equal_repeated_rows(rng):
     np.testing.assert_allclose(weighted.transform(X), repeated.transform(X), atol=1e-10)
 
 
+@pytest.mark.parametrize("params", PARAMS, ids=_ids)
+@pytest.mark.parametrize("value", [0.0, 0.1])
+@pytest.mark.parametrize("seed", range(4))
+def test_zero_weight_rows_are_dropped_rows(params, value, seed):
+    """Rows of weight 0 count as absent, also for which columns are constant.
+
+    The last column is constant on the rows that count and differs on the
+    others (among the first rows, which choose the shift): it must be left
+    alone, as it is when those rows are dropped, and the eraser applied to
+    every row must be the same. (Taken as varying, such a column's variance
+    is rounding noise, which whitening amplifies; it is negative for some
+    draws, so several are tried.)
+    """
+    rng = np.random.default_rng(seed)
+    # Far from the origin, so that the data are shifted before the products.
+    X, z = make_concept_data(rng, n=300, d=5, k=3, offset=100.0)
+    w = rng.integers(1, 4, size=300).astype(float)
+    w[::7] = 0.0
+    X = np.c_[X, np.where(w == 0, 1.0, value)]
+    kept = w > 0
+    weighted = LeaceTransformer(**params).fit(X, concept=z, sample_weight=w)
+    dropped = LeaceTransformer(**params).fit(
+        X[kept], concept=z[kept], sample_weight=w[kept]
+    )
+    scale = np.abs(X).max()
+    np.testing.assert_allclose(
+        weighted.transform(X), dropped.transform(X), rtol=0, atol=1e-9 * scale
+    )
+
+
 def test_rare_class_and_weak_signal_are_erased(rng):
     """Signals far weaker than the strongest one are erased too.
 

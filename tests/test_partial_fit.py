@@ -41,6 +41,38 @@ def test_partial_fit_equals_fit(rng, chunk, weighted, method):
 
 
 @pytest.mark.filterwarnings("ignore:The concept has a single class")
+@pytest.mark.filterwarnings("ignore:The batches so far have a total sample_weight")
+@pytest.mark.parametrize("chunk", [1, 2, 50])
+@pytest.mark.parametrize("method", ["leace", "orth"])
+def test_batches_of_weight_zero_change_nothing(rng, chunk, method):
+    # Integer weights with zeros: small chunks are often all zero, the first
+    # ones among them.
+    n = 300
+    X, z = make_concept_data(rng, n=n, d=6, k=3, offset=100.0)
+    w = rng.integers(0, 3, size=n).astype(float)
+    w[:7] = 0.0
+    full = LeaceTransformer(method=method).fit(X, concept=z, sample_weight=w)
+    parts = _fit_in_chunks(LeaceTransformer(method=method), X, z, chunk, w)
+    _assert_same_eraser(full, parts, X)
+
+
+def test_no_weight_yet_is_the_identity(rng):
+    X, z = make_concept_data(rng, n=40, d=3, k=2)
+    est = LeaceTransformer()
+    with pytest.warns(UserWarning, match="total sample_weight of zero"):
+        est.partial_fit(X, concept=z, sample_weight=np.zeros(40))
+    assert est.rank_ == 0
+    np.testing.assert_array_equal(est.transform(X), X)
+    # The rows of weight 0 count for nothing once weighted rows arrive.
+    est.partial_fit(X, concept=z)
+    fresh = LeaceTransformer().fit(X, concept=z)
+    np.testing.assert_allclose(est.transform(X), fresh.transform(X), atol=1e-12)
+    # The whole data still need some weight.
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        LeaceTransformer().fit(X, concept=z, sample_weight=np.zeros(40))
+
+
+@pytest.mark.filterwarnings("ignore:The concept has a single class")
 @pytest.mark.parametrize("method", ["leace", "orth"])
 def test_class_first_seen_in_later_batch(rng, method):
     X, z = make_concept_data(rng, n=400, d=5, k=4)
@@ -97,8 +129,17 @@ def test_partial_fit_rejects_inconsistent_batches(rng):
         est.partial_fit(X, concept=np.column_stack([z, z]))
     with pytest.raises(ValueError, match="came from 'concept'"):
         est.partial_fit(X, z)
+    # Text after integers: NumPy would merge 1 and "1" into one class, while
+    # fit refuses the mixture as not comparable.
+    with pytest.raises(TypeError, match="text categories but earlier .* number"):
+        est.partial_fit(X, concept=z.astype(str))
+    with pytest.raises(TypeError, match="number categories but earlier .* text"):
+        LeaceTransformer().partial_fit(
+            X, concept=z.astype(str).astype(object)
+        ).partial_fit(X, concept=z)
     # A failed call leaves the fitted state as it was.
     assert est.n_samples_seen_ == 100
+    assert est.classes_.dtype.kind == "i"
 
 
 def test_failed_batch_leaves_estimator_unchanged(rng):

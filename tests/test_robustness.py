@@ -76,6 +76,47 @@ def test_near_duplicate_and_constant_columns(rng):
     np.testing.assert_array_equal(out[:, 5], X[:, 5])
 
 
+# At 1e7 standard deviations the warning that the linear map is near its
+# limit is due; the erasure is still exact there.
+@pytest.mark.filterwarnings("ignore:affine=False. some features")
+@SETTINGS
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    exponent=st.integers(0, 7),
+    shrinkage=st.sampled_from([None, 0.1]),
+)
+def test_linear_map_far_from_the_origin(seed, exponent, shrinkage):
+    # The uncentred moment that affine=False whitens is then nearly of rank
+    # one: its whitening is inaccurate, and the erasure must not rest on it.
+    # The affine map on the same data is at the rounding floor of the output.
+    X, z = _data(seed, 200, 5, 3)
+    X += 10.0**exponent * X.std()
+    linear = _erase(X, z, affine=False, shrinkage=shrinkage)
+    affine = _erase(X, z, affine=True, shrinkage=shrinkage)
+    floor = leakage(X, affine, one_hot(z))
+    assert leakage(X, linear, one_hot(z)) < 10 * floor + 1e-13
+
+
+def test_linear_map_warns_beyond_its_precision():
+    X, z = _data(5, 200, 4, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LeaceTransformer(affine=False).fit(X + 1e6 * X.std(), concept=z)
+        LeaceTransformer(affine=True).fit(X + 1e9 * X.std(), concept=z)
+    with pytest.warns(UserWarning, match="1e7 standard deviations"):
+        LeaceTransformer(affine=False).fit(X + 1e9 * X.std(), concept=z)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("method", ["leace", "orth"])
+def test_constant_column_is_left_exactly(affine, method):
+    X, z = _data(4, 300, 4, 3)
+    X = np.c_[X[:, :2], np.full(300, 7.0), X[:, 2:]]
+    out = _erase(X, z, affine=affine, method=method)
+    np.testing.assert_array_equal(out[:, 2], X[:, 2])
+    assert leakage(X, out, one_hot(z)) < 1e-9
+
+
 def test_all_rows_equal_warns_and_is_identity():
     X = np.ones((20, 3))
     z = np.arange(20) % 2
