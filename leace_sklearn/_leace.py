@@ -98,6 +98,12 @@ def oas_shrinkage(xp, cov, n_samples):
     the estimate ``(1 - rho) * cov + rho * trace(cov) / d * I``.
     """
     d = cov.shape[0]
+    # The intensity is scale-free: computed for cov / scale, whose squares
+    # neither overflow nor underflow at any feature scale float64 holds.
+    scale = float(xp.max(xp.abs(xp.linalg.diagonal(cov))))
+    if not (scale > 0 and math.isfinite(scale)):
+        return 1.0
+    cov = cov / scale
     tr = float(xp.sum(xp.linalg.diagonal(cov))) / n_samples
     tr2 = float(xp.sum(cov * cov)) / n_samples**2  # trace(cov @ cov), symmetric
     num = (1.0 - 2.0 / d) * tr2 + tr**2

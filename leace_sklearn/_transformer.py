@@ -119,8 +119,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         If False, :meth:`transform` overwrites ``X`` in place when it is a
         C- or F-ordered float32/float64 array and no concept columns are
         dropped; otherwise (DataFrames, sparse matrices, read-only or
-        other-dtype arrays) a new array is returned. A float32/float64 torch
-        tensor is edited in place too.
+        other-dtype or other-strided arrays) a new array is returned. A C- or
+        F-ordered float32/float64 torch tensor is edited in place too.
 
     device : {None, "cpu", "auto"} or str such as "cuda" or "cuda:1", \
             default=None
@@ -566,13 +566,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _warn_if_far_from_origin(moments, d):
-        # The uncentred moment Sigma + mu mu^T keeps nothing of Sigma in
-        # float64 once mu^2 / sigma^2 reaches 1 / eps (see the math page).
+        # The uncentred moment Sigma + mu mu^T keeps little of Sigma in
+        # float64 once mu^2 / sigma^2 nears 1 / eps (see the math page).
         variance = to_numpy(moments.comoment_diagonal(array_namespace(moments.mean)))
         variance = variance[:d] / moments.weight
         mean = to_numpy(moments.mean[:d])
         varying = is_varying(variance, mean)
-        if np.any(mean[varying] ** 2 > 1e14 * variance[varying]):
+        if np.any(np.abs(mean[varying]) > 1e7 * np.sqrt(variance[varying])):
             warnings.warn(
                 "affine=False: some features lie more than 1e7 standard "
                 "deviations from the origin, where the uncentred second "
@@ -776,12 +776,15 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         # transform of 1 MB.
         X, _, _ = self._features(X, reset=False)
         # Only a NumPy array the caller handed over whole may be overwritten
-        # (never, say, the buffer behind a DataFrame).
+        # (never, say, the buffer behind a DataFrame), and only a C- or
+        # F-ordered one: rows of a strided view may share memory (a stride
+        # of 0), and a chunk's edit would then change rows not yet read.
         in_place = (
             not self.copy
             and X is given
             and isinstance(given, np.ndarray)
             and X.flags.writeable
+            and (X.flags.c_contiguous or X.flags.f_contiguous)
         )
         # C order whatever X's layout (the edit then runs in place on rows),
         # and dense for sparse X: the low-rank edit touches every entry.
@@ -814,7 +817,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         given = X
         X, _, _ = self._features(X, reset=False, tensors=True)
         half = X.dtype.itemsize < 4
-        in_place = not self.copy and X is given and not half
+        # As for arrays: C or F order only (expand() gives rows one memory).
+        ordered = X.is_contiguous() or X.T.is_contiguous()
+        in_place = not self.copy and X is given and not half and ordered
         if X.device.type == "cpu" and not half:
             # A CPU tensor shares its memory with a NumPy array, so the NumPy
             # kernel (two BLAS calls per chunk) runs on it directly: torch's

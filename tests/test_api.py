@@ -200,6 +200,25 @@ def test_copy_false_with_read_only_array(rng):
     assert out is not X and not np.allclose(out, X)
 
 
+def test_copy_false_with_rows_sharing_memory(rng):
+    # A chunked edit in place would edit rows already edited through another
+    # chunk (alpha < 1 shows it: the edit is not idempotent then).
+    X, z = make_concept_data(rng, n=60, d=3, k=2)
+    est = LeaceTransformer(copy=False, alpha=0.5).fit(X, concept=z)
+    want = LeaceTransformer(alpha=0.5).fit(X, concept=z).transform(X[:1])
+    row = X[:1].copy()
+    shared = np.lib.stride_tricks.as_strided(row, (20_000, 3), (0, 8), writeable=True)
+    out = est.transform(shared)
+    assert out is not shared
+    np.testing.assert_array_equal(row, X[:1])
+    np.testing.assert_allclose(out, np.repeat(want, 20_000, axis=0), rtol=1e-12)
+    # A strided view is not edited in place either, as documented.
+    wide = np.repeat(X, 2, axis=1)
+    view = wide[:, ::2]
+    assert est.transform(view) is not view
+    np.testing.assert_array_equal(wide[:, ::2], X)
+
+
 def test_overflowing_statistics_ask_to_rescale(rng):
     X, z = make_concept_data(rng, n=50, d=3, k=2)
     with pytest.raises(ValueError, match="overflowed float64.*rescale X"):

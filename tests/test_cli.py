@@ -203,9 +203,14 @@ def test_parquet_round_trip(frame, erased, files, capsys):
     )
 
 
-def test_two_concepts_kept(frame, files, capsys, monkeypatch):
+# A repeated flag adds its columns: once, only the last list was kept.
+@pytest.mark.parametrize(
+    "concept", [["sex", "race"], ["sex", "--concept", "race"]], ids=["one", "twice"]
+)
+def test_two_concepts_kept(frame, files, capsys, monkeypatch, concept):
     monkeypatch.chdir(files)
-    argv = ["adult.csv", "--concept", "sex", "race", "--exclude", *COPIED]
+    argv = ["adult.csv", "--concept", *concept]
+    argv += ["--exclude", COPIED[0], "--exclude", COPIED[1]]
     assert main([*argv, "--keep-concept", "-o", "two.tsv", "--cv", "3"]) == 0
     out = pd.read_csv("two.tsv", sep="\t")
     pd.testing.assert_series_equal(out["race"], frame["race"].astype(str))

@@ -291,6 +291,18 @@ def test_copy_false_edits_tensor_in_place(data):
     )
 
 
+def test_copy_false_with_tensor_rows_sharing_memory(data):
+    X, z = data
+    est = LeaceTransformer(copy=False, alpha=0.5).fit(X, concept=z)
+    want = LeaceTransformer(alpha=0.5).fit(X, concept=z).transform(X[:1])
+    row = torch.as_tensor(X[:1].copy())
+    shared = row.expand(20_000, X.shape[1])
+    out = est.transform(shared)
+    assert out is not shared
+    np.testing.assert_array_equal(row.numpy(), X[:1])
+    np.testing.assert_allclose(out.numpy(), np.repeat(want, 20_000, axis=0), rtol=1e-12)
+
+
 def test_tensor_input_does_not_change(data):
     X, z = data
     given = torch.as_tensor(X.copy())

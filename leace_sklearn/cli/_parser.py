@@ -95,12 +95,19 @@ def build_parser(prog="leace-erase"):
         help=f"table to erase ({', '.join(SUFFIXES[:4])}, or compressed CSV/TSV)",
     )
     files = parser.add_argument_group("columns and files")
+    # action="extend": a repeated flag adds its columns (argparse would keep
+    # only the last list, silently leaving the others unerased).
     files.add_argument(
-        "--concept", nargs="+", metavar="COL", help="column(s) holding the concept"
+        "--concept",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="column(s) holding the concept (the flag may be repeated)",
     )
     files.add_argument(
         "--exclude",
         nargs="+",
+        action="extend",
         default=[],
         metavar="COL",
         help="columns left out of erasure and copied unchanged (ids, labels)",
@@ -108,6 +115,7 @@ def build_parser(prog="leace-erase"):
     files.add_argument(
         "--categorical",
         nargs="+",
+        action="extend",
         default=[],
         metavar="COL",
         help="numeric feature columns to one-hot encode as categories (codes)",
