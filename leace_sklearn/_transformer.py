@@ -643,10 +643,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 if reset:
                     self.n_features_in_ = X.shape[1]
                 return X, None, None
+            kwargs["dtype"] = _float_dtypes(X)
             with _explained_input_errors():
                 X = validate_data(self, X, reset=reset, copy=False, **kwargs)
             return _as_csr(X), None, None
+        _check_2d(X)
         if not reset and self._concept_columns_absent(X):
+            kwargs["dtype"] = _float_dtypes(X)
             with _explained_input_errors():
                 rest = check_array(X, copy=False, input_name="X", **kwargs)
             return _as_csr(rest), None, None
@@ -658,12 +661,14 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         else:
             positions = self._concept_positions_
         rest, raw = _take_columns(X, positions)
+        kwargs["dtype"] = _float_dtypes(rest)
         with _explained_input_errors():
             rest = check_array(rest, copy=False, input_name="X", **kwargs)
         return _as_csr(rest), raw, positions
 
     def _tensor_features(self, X, *, reset):
         """:meth:`_features` for a tensor that stays on its device."""
+        _check_2d(X)
         absent = (
             self.concept_columns is None
             or not reset
@@ -957,6 +962,24 @@ def _column_names(X):
     return names
 
 
+def _float_dtypes(X):
+    """The ``dtype`` argument of ``check_array`` that keeps float32 frames.
+
+    ``check_array`` keeps float32 only where it sees it: NumPy arrays and
+    pandas' NumPy-backed columns. A polars frame, or pandas columns that are
+    pyarrow or nullable float32, would come back float64.
+    """
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is None or not hasattr(X, "columns") or not len(dtypes):
+        return [np.float64, np.float32]
+    single = all(
+        str(dtype) in ("Float32", "float32[pyarrow]")  # polars; pyarrow
+        or getattr(dtype, "numpy_dtype", dtype) == np.float32
+        for dtype in dtypes
+    )
+    return np.float32 if single else [np.float64, np.float32]
+
+
 def _passes_as_is(X):
     """Whether ``check_array`` (as ``_features`` calls it) returns ``X`` itself.
 
@@ -1009,6 +1032,24 @@ def _take_columns(X, positions):
         return X[:, rest], concept if single is None else concept[:, 0]
     X = np.asarray(X) if not hasattr(X, "shape") else X
     return X[:, rest], X[:, positions if single is None else single]
+
+
+def _check_2d(X):
+    """Refuse other than 2-D input before its columns are looked up.
+
+    (validate_data says the same for arrays, but the concept columns are
+    looked up first, and a tensor is checked for features before its shape.)
+    """
+    try:
+        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
+    except ValueError:  # a ragged nested list: check_array explains it
+        return
+    if ndim != 2:
+        raise ValueError(
+            f"Expected a 2D array for X, got {ndim}D input instead. Reshape "
+            "your data, e.g. with X.reshape(-1, 1) if it has a single feature "
+            "or X.reshape(1, -1) if it contains a single sample."
+        )
 
 
 @contextmanager

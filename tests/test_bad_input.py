@@ -118,7 +118,27 @@ CASES = {
     "shrinkage > 1": (lambda: _fit(params={"shrinkage": 2.0}), ValueError, "shrinkage"),
     "unknown method": (lambda: _fit(params={"method": "pca"}), ValueError, "method"),
     "unknown device": (lambda: _fit(params={"device": "tpu"}), ValueError, "device"),
+    "1-D X with concept_columns": (
+        lambda: _fit(X0[:, 0], z=None, params={"concept_columns": [0]}),
+        ValueError,
+        "Expected a 2D array.*got 1D.*reshape",
+    ),
+    "1-D X at transform with concept_columns": (
+        lambda: _fit(z=None, params={"concept_columns": [0]}).transform(X0[0]),
+        ValueError,
+        "Expected a 2D array.*got 1D",
+    ),
     "tensor 3-D": (lambda: _fit(torch.zeros(40, 3, 2)), ValueError, "2D"),
+    "tensor 1-D at transform": (
+        lambda: _fit(torch.as_tensor(X0)).transform(torch.as_tensor(X0[0])),
+        ValueError,
+        "Expected a 2D array.*got 1D",
+    ),
+    "tensor 3-D at transform": (
+        lambda: _fit(torch.as_tensor(X0)).transform(torch.as_tensor(X0[None])),
+        ValueError,
+        "Expected a 2D array.*got 3D",
+    ),
     "tensor NaN": (lambda: _fit(torch.as_tensor(_nan_x())), ValueError, "NaN"),
     "complex tensor": (
         lambda: _fit(torch.zeros(40, 3, dtype=torch.complex64)),

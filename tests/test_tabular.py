@@ -124,6 +124,33 @@ def test_dataframe_in_and_out(frame, library, output):
     np.testing.assert_allclose(values, reference, atol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["polars", "pyarrow", "nullable", "numpy"])
+@pytest.mark.parametrize("concept_columns", [None, ["g"]])
+def test_float32_frames_stay_float32(rng, kind, concept_columns):
+    # scikit-learn's validation keeps float32 only for NumPy-backed columns.
+    X, z = make_concept_data(rng, n=80, d=3, k=2)
+    X32 = X.astype(np.float32)
+    df = pd.DataFrame(X32, columns=["a", "b", "c"])
+    if kind == "pyarrow":
+        df = df.astype("float32[pyarrow]")
+    elif kind == "nullable":
+        df = df.astype("Float32")
+    with_concept = df.assign(g=z.astype(str))
+    if kind == "polars":
+        df, with_concept = pl.from_pandas(df), pl.from_pandas(with_concept)
+    est = LeaceTransformer(concept_columns=concept_columns)
+    if concept_columns is None:
+        out = est.fit(df, concept=z).transform(df)
+    else:
+        out = est.fit(with_concept).transform(with_concept)
+        assert est.transform(df).dtype == np.float32  # concept columns absent
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(
+        out, LeaceTransformer().fit(X32, concept=z).transform(X32), rtol=1e-5
+    )
+    assert est.set_output(transform="pandas").transform(df).dtypes.iloc[0] == np.float32
+
+
 def test_concept_columns_where_scikit_learn_cannot_read_names(frame, monkeypatch):
     """Where scikit-learn cannot read a frame's column names (polars 2
     before scikit-learn 1.8), the concept columns are still found by name,
