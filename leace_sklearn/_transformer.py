@@ -74,7 +74,10 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
     alpha : float in [0, 1], default=1.0
         Fraction of the edit applied: ``X - alpha * edit(X)``. 0 is the
         identity, 1 full erasure (the only value with the guarantee). Tune it
-        with ``GridSearchCV`` to trade fairness against accuracy.
+        with ``GridSearchCV`` to trade fairness against accuracy. It is
+        read by :meth:`transform`, so ``set_params(alpha=...)`` takes effect
+        without refitting (``affine`` and ``concept_columns`` need a refit,
+        and ``transform`` raises if they changed after it).
 
     affine : bool, default=True
         If True the map keeps the mean of ``X``. If False the map is linear
@@ -504,6 +507,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         self.backend_, self.device_ = backend.name, backend.device
         self.concept_source_ = source
         self._concept_positions_ = positions_x
+        self._fitted_params = _shape_params(self)
         self.n_samples_seen_ = moments.n_samples
         self.mean_ = to_numpy(moments.mean[:d], np.float64)
         self.proj_left_ = to_numpy(left, np.float64)
@@ -534,6 +538,26 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 stacklevel=4,
             )
         return self
+
+    def _check_params_unchanged(self):
+        """Refuse to transform with parameters the fitted state is not for.
+
+        ``alpha`` is read at transform time and may change freely; the
+        factors depend on ``affine``, and the layout on ``concept_columns``.
+        (``method``, ``shrinkage`` and ``tol`` also shape the factors, but a
+        change of them leaves a valid eraser, the one fitted.)
+        """
+        fitted = self.__dict__.get("_fitted_params")
+        if fitted is None:  # pickled by a version that did not record them
+            return
+        names = ("affine", "concept_columns")
+        for name, then, now in zip(names, fitted, _shape_params(self), strict=True):
+            if then != now:
+                raise ValueError(
+                    f"{name} was {then!r} when the eraser was fitted but is "
+                    f"{now!r} now; call fit (or partial_fit) again after "
+                    f"set_params({name}=...)."
+                )
 
     def _moments_on(self, backend):
         """The running statistics on ``backend`` (after unpickling: NumPy)."""
@@ -773,6 +797,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             DataFrame named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self)
+        self._check_params_unchanged()
         if is_tensor(X):
             return self._transform_tensor(X)
         given = X
@@ -888,6 +913,8 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             Transformed feature names.
         """
         check_is_fitted(self, "n_features_in_")
+        if hasattr(self, "n_samples_seen_"):
+            self._check_params_unchanged()
         names = _check_feature_names_in(self, input_features)
         if self.concept_columns is None:
             return names
@@ -960,6 +987,14 @@ def _column_names(X):
     if not all(isinstance(c, str) for c in names):
         return None
     return names
+
+
+def _shape_params(est):
+    """The parameters that the fitted factors and layout are for, comparable."""
+    columns = est.concept_columns
+    if columns is not None:
+        columns = tuple(np.asarray(columns, dtype=object).reshape(-1).tolist())
+    return (bool(est.affine), columns)
 
 
 def _float_dtypes(X):

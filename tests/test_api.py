@@ -200,6 +200,20 @@ def test_copy_false_with_read_only_array(rng):
     assert out is not X and not np.allclose(out, X)
 
 
+@pytest.mark.parametrize(
+    "change", [{"affine": False}, {"concept_columns": [2]}], ids=lambda c: next(iter(c))
+)
+def test_transform_refuses_parameters_changed_after_fit(rng, change):
+    X, z = make_concept_data(rng, n=60, d=3, k=2)
+    est = LeaceTransformer().fit(X, concept=z).set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=f"{name} was .* fitted .* fit .* again"):
+        est.transform(X)
+    # Refitting with the new value works; alpha needs no refit at all.
+    est.fit(X, concept=None if name == "concept_columns" else z)
+    est.set_params(alpha=0.5).transform(X)
+
+
 def test_copy_false_with_rows_sharing_memory(rng):
     # A chunked edit in place would edit rows already edited through another
     # chunk (alpha < 1 shows it: the edit is not idempotent then).
