@@ -159,6 +159,27 @@ def resolve_backend(device, X):
     )
 
 
+def continued_backend(name, device):
+    """The backend of earlier ``partial_fit`` batches, on this machine.
+
+    Refuses a GPU this machine lacks (statistics fitted on one and loaded
+    elsewhere), where torch would fail with an internal error.
+    """
+    backend = Backend(name, device)
+    if backend.is_cuda:
+        import torch
+
+        index = torch.device(device).index or 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise ValueError(
+                f"the earlier partial_fit batches ran on {device!r}, which this "
+                "machine does not have, and later batches continue where the "
+                "first one ran; call fit to start again here (transform "
+                "works on any machine)."
+            )
+    return backend
+
+
 def _cuda_name(torch, device):
     """``"cuda"`` resolved to the current GPU's index; checks the index."""
     dev = torch.device(device)

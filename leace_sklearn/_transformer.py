@@ -26,6 +26,7 @@ from . import __version__
 from ._backend import (
     Backend,
     check_tensor,
+    continued_backend,
     is_tensor,
     resolve_backend,
     stream_moments,
@@ -95,10 +96,11 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
 
     tol : float >= 0, default=None
         Relative cutoff: singular values of the whitened cross-covariance
-        below ``tol`` times the largest one, and eigenvalues of the feature
-        correlation matrix below ``tol`` times the largest one, count as
+        at most ``tol`` times the largest one, and eigenvalues of the feature
+        correlation matrix at most ``tol`` times the largest one, count as
         zero (for ``method="orth"``: singular values of the cross-covariance
-        of the standardised features). None means
+        of the standardised features); so ``tol >= 1`` erases nothing, and
+        the fit warns that there is nothing to erase. None means
         ``max(n_features, n_concept_columns)`` times the float64 machine
         epsilon, so that weak or rare-group signals are erased too; only
         directions whose correlation with the concept is at the rounding
@@ -416,7 +418,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         if first:
             backend = resolve_backend(self.device, X)
         else:
-            backend = Backend(self.backend_, self.device_)
+            backend = continued_backend(self.backend_, self.device_)
             if self._moments.cross and self.method != "orth":
                 raise ValueError(
                     f"method={self.method!r}, but the earlier partial_fit "
@@ -529,11 +531,15 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 stacklevel=4,
             )
         elif self.rank_ == 0:
+            cause = (
+                "constant features, or a cross-covariance with the concept "
+                "that is zero up to rounding"
+                if self.tol is None
+                else f"or tol={self.tol!r} cuts every direction of it"
+            )
             warnings.warn(
-                "X has no linear trace of the concept (constant features, or "
-                "a cross-covariance with the concept that is zero up to "
-                "rounding): there is nothing to erase and the transform is the "
-                "identity.",
+                f"X has no linear trace of the concept ({cause}): there is "
+                "nothing to erase and the transform is the identity.",
                 UserWarning,
                 stacklevel=4,
             )

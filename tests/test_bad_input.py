@@ -192,6 +192,13 @@ def test_large_integers_are_exact():
     assert est.transform(X).dtype == np.float64
 
 
+def test_tol_of_one_erases_nothing_and_says_why():
+    with pytest.warns(UserWarning, match="tol=1.0 cuts every direction"):
+        est = _fit(params={"tol": 1.0})
+    assert est.rank_ == 0
+    np.testing.assert_array_equal(est.transform(X0), X0)
+
+
 def test_large_integer_features_keep_the_guarantee():
     # int64 values spread over most of their range, cast to float64.
     rng = np.random.default_rng(11)

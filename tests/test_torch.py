@@ -303,6 +303,17 @@ def test_copy_false_with_tensor_rows_sharing_memory(data):
     np.testing.assert_allclose(out.numpy(), np.repeat(want, 20_000, axis=0), rtol=1e-12)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_statistics_from_a_gpu_continue_only_there(data):
+    # As after loading a GPU-fitted eraser on a machine without a GPU.
+    X, z = data
+    est = LeaceTransformer().partial_fit(torch.as_tensor(X[:100]), concept=z[:100])
+    est.device_ = "cuda:0"
+    est.transform(X)  # the fitted factors are NumPy: fine anywhere
+    with pytest.raises(ValueError, match="ran on 'cuda:0'.*call fit"):
+        est.partial_fit(X[100:], concept=z[100:])
+
+
 def test_tensor_input_does_not_change(data):
     X, z = data
     given = torch.as_tensor(X.copy())
