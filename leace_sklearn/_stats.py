@@ -308,77 +308,49 @@ def _gram_product(xp, block):
 
 def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
     """``_generic_gram`` for NumPy: aligned rows, BLAS calls that accumulate."""
+    if X.dtype != np.float64 and not cross:
+        return _float32_gram(X, concept, weights, shift_x, shift_z), None
     n, d = X.shape
     k = concept.n_columns
     p = d + k
     # Cross moments are thin products only: they run in float64 whatever
     # X's dtype (see ``_thin_float64`` for why).
-    dtype = np.dtype(np.float64) if cross else X.dtype
-    double = dtype == np.float64
+    dtype = np.dtype(np.float64)
     # Rows padded with zero columns to a multiple of 4 values: BLAS runs
     # markedly faster on such rows than the extra columns cost.
     width = -(-(p + 1) // 4) * 4
-    # dsyrk adds a float64 chunk into the result in place: chunks stay in
-    # cache when the result does too, else they are tall enough for the
-    # result's traffic to be small. float32 chunks are summed into float64
-    # at a cost in width**2 each, so they are tall, and a small batch is one.
-    # Cross products are thin: cache-sized chunks, whatever the dtype.
-    if double or cross:
-        small = cross or width * width * dtype.itemsize <= CACHE_BYTES
-        rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if small else 4)
-    else:
-        rows = chunk_rows(width, dtype.itemsize, n, whole_bytes=4 * CACHE_BYTES)
+    # dsyrk adds a chunk into the result in place: chunks stay in cache when
+    # the result does too, else they are tall enough for the result's
+    # traffic to be small. Cross products are thin: cache-sized chunks.
+    small = cross or width * width * dtype.itemsize <= CACHE_BYTES
+    rows = chunk_rows(width, dtype.itemsize, n, min_rows_per_col=1 if small else 4)
     # Not np.zeros: a calloc'd buffer is zeroed or page-faulted in full on
     # every call, while only the padding needs zeros.
     buf = np.empty((rows, width), dtype=dtype)
     buf[:, p] = 1
     buf[:, p + 1 :] = 0
-    sqrt_w = None if weights is None else np.sqrt(weights.astype(dtype))
+    sqrt_w = None if weights is None else np.sqrt(weights)
     # A copy then a rank-one update ``block -= 1 shift^T`` is up to twice as
     # fast as NumPy's broadcast subtraction into the strided columns, with
     # the same rounding.
-    ger = blas.dger if double else blas.sger
     shift = np.zeros(width, dtype=dtype)
     shift[:d] = shift_x
     shifted = bool(np.any(shift_x != 0))
     ones = np.ones(rows, dtype=dtype)
-    # float64: SciPy's dsyrk adds each chunk into one triangle in place;
-    # float32: NumPy's own BLAS runs ssyrk faster, summed here in float64.
     if cross:
         gram = np.zeros((width, k + 1))
         squares = np.zeros(width)
         chunk_squares = np.empty(width, dtype=dtype)
-    elif double:
-        gram = np.zeros((width, width), order="F")
     else:
-        # The product is taken with a multiple of 4 columns that includes z
-        # and the weights: faster than with those k + 1 alone (by 15-30 %
-        # for k = 2), though a few more are multiplied.
-        window = -(-(k + 1) // 4) * 4
-        first = min(d, width - window)
-        thin = np.zeros((width, window))
-        numeric_z = bool(np.any(concept.numeric))
-        wide = np.empty((max(16, min(rows, THIN_BYTES // (8 * width))), width))
-        gram = np.zeros((width, width))
+        # SciPy's dsyrk adds each chunk into one triangle in place.
+        gram = np.zeros((width, width), order="F")
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         block = buf[: stop - start]
         np.copyto(block[:, :d], dense_rows(X, start, stop))
         if shifted:
-            ger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
+            blas.dger(-1.0, shift, ones[: stop - start], a=block.T, overwrite_a=1)
         concept.fill(start, stop, block[:, d:p], shift_z)
-        if not (double or cross):
-            w = None if weights is None else weights[start:stop]
-            numeric = concept if numeric_z else None
-            _thin_float64(thin, block, wide, first, w, numeric, start, shift_z, d)
-            # Every product with z and the weights is in ``thin``: the
-            # float32 SYRK is of the features alone (37 % less work than of
-            # the whole block for d = 64, k = 10).
-            features = block[:, :d]
-            if sqrt_w is not None:
-                features *= sqrt_w[start:stop, None]
-            gram[:d, :d] += features.T @ features
-            continue
         if sqrt_w is not None:
             scale = sqrt_w[start:stop, None]
             block[:, :p] *= scale
@@ -391,23 +363,84 @@ def _numpy_gram(X, concept, weights, shift_x, shift_z, cross=False):
             gram = blas.dsyrk(1.0, block.T, beta=1.0, c=gram, overwrite_c=1)
     if cross:
         return gram, squares
-    if double:
-        # dsyrk wrote the upper triangle; the lower one is still zero.
-        diagonal = np.diagonal(gram).copy()
-        gram = gram + gram.T
-        np.fill_diagonal(gram, diagonal)
-    else:
-        thin = thin[:, d - first : p + 1 - first]
-        gram[:, d : p + 1] = thin
-        gram[d : p + 1, :] = thin.T
+    # dsyrk wrote the upper triangle; the lower one is still zero.
+    diagonal = np.diagonal(gram).copy()
+    gram = gram + gram.T
+    np.fill_diagonal(gram, diagonal)
     return gram, None
 
 
-def _thin_float64(out, block, wide, first, weights, concept, start, shift, d):
-    """``out += block.T @ (weights * columns)``, in float64.
+def _float32_gram(X, concept, weights, shift_x, shift_z):
+    """``_numpy_gram`` of float32 features: their SYRK in float32, the rest not.
 
-    ``columns`` are the ``out.shape[1]`` columns of ``block`` from ``first``
-    on; they include those of ``z`` and of the weights.
+    The products with z and the weights come from ``_thin_float64``; the
+    float32 SYRK (2-3 times faster than float64) is of the features alone,
+    and of the rows of ``X`` themselves where they need neither a shift nor
+    weights, without a copy.
+    """
+    n, d = X.shape
+    k = concept.n_columns
+    p = d + k
+    width = -(-(p + 1) // 4) * 4
+    # The product with z is taken with a multiple of 4 columns that includes
+    # z and the weights: faster than with those k + 1 alone (by 15-30 % for
+    # k = 2), though a few more are multiplied.
+    window = -(-(k + 1) // 4) * 4
+    first = min(d, width - window)
+    # Each float32 chunk is summed into float64 at a cost in d**2: chunks
+    # are tall, and a small batch is one.
+    rows = chunk_rows(width, 4, n, whole_bytes=4 * CACHE_BYTES)
+    shifted = bool(np.any(shift_x != 0))
+    direct = (
+        not shifted
+        and weights is None
+        and isinstance(X, np.ndarray)
+        and X.flags.c_contiguous
+    )
+    if not direct:
+        buf = np.empty((rows, d), dtype=X.dtype)
+        ones = np.ones(rows, dtype=X.dtype)
+        sqrt_w = None if weights is None else np.sqrt(weights.astype(X.dtype))
+    # The float64 rows of the thin product: the ones and the zero padding
+    # stay; features and z are written per piece.
+    wide = np.empty((max(16, min(rows, THIN_BYTES // (8 * width))), width))
+    wide[:, p] = 1
+    wide[:, p + 1 :] = 0
+    # z in float64 for a chunk at a time: per piece, its fixed cost would
+    # show at small d.
+    z = np.empty((rows, k))
+    thin = np.zeros((width, window))
+    gram = np.zeros((width, width))
+    for start in range(0, n, rows):
+        stop = min(n, start + rows)
+        concept.fill(start, stop, z[: stop - start], shift_z)
+        if direct:
+            block = X[start:stop]
+        else:
+            block = buf[: stop - start]
+            np.copyto(block, dense_rows(X, start, stop))
+            if shifted:
+                blas.sger(-1.0, shift_x, ones[: stop - start], a=block.T, overwrite_a=1)
+        w = None if weights is None else weights[start:stop]
+        _thin_float64(thin, block, z[: stop - start], wide, first, w)
+        if not direct and sqrt_w is not None:
+            block *= sqrt_w[start:stop, None]
+        gram[:d, :d] += block.T @ block
+    thin = thin[:, d - first : p + 1 - first]
+    gram[:, d : p + 1] = thin
+    gram[d : p + 1, :] = thin.T
+    return gram
+
+
+def _thin_float64(out, rows, z, wide, first, weights):
+    """``out += V.T @ (weights * V[:, first:])``, in float64, for ``V = [x | z | 1]``.
+
+    ``rows`` holds the features ``x`` of a chunk, as multiplied (shifted,
+    not yet weighted), and ``z`` its concept columns in float64, so that
+    numeric values are not rounded to float32. ``V``, from ``wide``, a
+    float64 buffer whose ones column and padding are already in place, is
+    written piece by piece to stay in cache. The ``out.shape[1]`` columns
+    from ``first`` on include those of ``z`` and of the weights.
 
     These columns, the co-moments with ``z`` and the column sums, decide the
     guarantee: the cross-covariance left after erasure is ``(I - P)`` times
@@ -416,24 +449,17 @@ def _thin_float64(out, block, wide, first, weights, concept, start, shift, d):
     give them a relative error of about ``1e-7 / correlation``, which on
     the bundled datasets left up to 2.3e-6 of the cross-covariance (1.2e-5
     with ``method="orth"``, whose thin products are all this kind); the
-    float32 products are exact in float64, so from ``wide``, a float64
-    buffer, only the rounding of the data itself remains. The SYRK of the
-    features stays in float32.
-    ``block`` is not yet weighted: the weights (float64, None for ones) are
-    applied here exactly, not through their float32 square roots. Likewise
-    ``concept`` (None when it has no numeric column), the batch whose rows
-    ``start:`` the block holds, is written again into the float64 copy's
-    columns from ``d`` on, shifted by ``shift``, so that numeric values are
-    not rounded to float32.
+    float32 products are exact in float64, so only the rounding of the data
+    itself remains. The weights (float64, None for ones) are applied here
+    exactly, not through their float32 square roots.
     """
+    d = rows.shape[1]
+    k = z.shape[1]
     step = wide.shape[0]
-    for lo in range(0, block.shape[0], step):
-        part = wide[: min(step, block.shape[0] - lo)]
-        np.copyto(part, block[lo : lo + step])
-        if concept is not None:
-            first_row = start + lo
-            dest = part[:, d : d + concept.n_columns]
-            concept.fill(first_row, first_row + part.shape[0], dest, shift)
+    for lo in range(0, rows.shape[0], step):
+        part = wide[: min(step, rows.shape[0] - lo)]
+        np.copyto(part[:, :d], rows[lo : lo + step])
+        np.copyto(part[:, d : d + k], z[lo : lo + step])
         right = part[:, first : first + out.shape[1]]
         if weights is not None:
             right = right * weights[lo : lo + step, None]

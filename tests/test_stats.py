@@ -203,6 +203,23 @@ def test_comoment_is_exactly_symmetric(rng, dtype):
     np.testing.assert_array_equal(m.comoment, m.comoment.T)
 
 
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_float32_moments_do_not_depend_on_the_layout(rng, offset):
+    """Rows of a C-ordered array are multiplied in place, others copied.
+
+    Both give the very same products (the copy is C-ordered too), shifted
+    (far from the origin) or not.
+    """
+    X = (rng.normal(size=(3000, 7)) + offset).astype(np.float32)
+    codes = rng.integers(0, 3, size=3000)
+    concept = EncodedConcept([codes], [3], [CATEGORICAL])
+    layouts = [X, np.asfortranarray(X), np.hstack([X, X])[:, :7]]
+    moments = [batch_moments(xp, V, concept, None) for V in layouts]
+    for m in moments[1:]:
+        np.testing.assert_array_equal(m.comoment, moments[0].comoment)
+        np.testing.assert_array_equal(m.mean, moments[0].mean)
+
+
 # d = 5, 6, 8: the padded float64 product starts at column d - 1, d - 2, d.
 @pytest.mark.parametrize("d", [5, 6, 8])
 @pytest.mark.parametrize("namespace", ["numpy", "torch"])
