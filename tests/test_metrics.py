@@ -323,6 +323,20 @@ def test_cross_covariance_invariances(rng):
     )
 
 
+@pytest.mark.parametrize("scale", [1e-300, 1e-170, 1e154, 1e300])
+def test_cross_covariance_at_extreme_scales(rng, scale):
+    # Squares of such values overflow or underflow; the score once came out
+    # 0, which reads as perfectly guarded.
+    X, z = make_concept_data(rng, n=300, d=3, k=2)
+    number = X[:, 0] + rng.normal(size=300)
+    assert cross_covariance_score(X * scale, z) == pytest.approx(
+        cross_covariance_score(X, z), rel=1e-9
+    )
+    assert cross_covariance_score(X, number * scale) == pytest.approx(
+        cross_covariance_score(X, number), rel=1e-9
+    )
+
+
 def test_cross_covariance_integer_weights_repeat_rows(rng):
     X, z = make_concept_data(rng, n=200, d=3, k=3)
     w = rng.integers(0, 4, size=200)

@@ -18,6 +18,8 @@ def _check_dependencies(args):
     import_optional("pandas", "reading tables")
     if "parquet" in (table_format(args.input), table_format(args.output or "")):
         import_optional("pyarrow", "reading and writing Parquet files")
+    if any(str(path).lower().endswith(".zst") for path in (args.input, args.output)):
+        import_optional("zstandard", ".zst files", "pip install zstandard")
     if args.save_model is not None:
         import_optional("skops.io", "--save-model")
 

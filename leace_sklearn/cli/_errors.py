@@ -13,7 +13,7 @@ class DataError(Exception):
     """
 
 
-def import_optional(name, purpose):
+def import_optional(name, purpose, install=INSTALL_IO):
     """Import module ``name``, or raise DataError telling how to install it.
 
     Parameters
@@ -23,6 +23,9 @@ def import_optional(name, purpose):
 
     purpose : str
         What the module is needed for, completing "... needs <name>".
+
+    install : str, default='pip install "leace-sklearn[io]"'
+        The command that installs it.
 
     Returns
     -------
@@ -38,6 +41,6 @@ def import_optional(name, purpose):
         return importlib.import_module(name)
     except ImportError as exc:
         raise DataError(
-            f"{purpose} needs {name}, which is not installed; install the "
-            f"optional dependencies with: {INSTALL_IO}"
+            f"{purpose} needs {name}, which is not installed; install it "
+            f"with: {install}"
         ) from exc

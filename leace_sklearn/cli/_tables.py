@@ -53,10 +53,14 @@ def _exact_floats():
     return {} if major >= 3 else {"float_precision": "round_trip"}
 
 
-def _pandas(fmt, action):
+def _pandas(fmt, action, path):
     pd = import_optional("pandas", f"{action} {fmt.upper()} files")
     if fmt == "parquet":
         import_optional("pyarrow", f"{action} Parquet files")
+    if str(path).lower().endswith(".zst"):
+        # pandas reads Zstandard only through this package, which no extra
+        # pulls in: asked for here, before any work is done.
+        import_optional("zstandard", f"{action} .zst files", "pip install zstandard")
     return pd
 
 
@@ -69,7 +73,7 @@ def read_table(path):
         When the file cannot be read or parsed, or holds no rows.
     """
     fmt = table_format(path)
-    pd = _pandas(fmt, "reading")
+    pd = _pandas(fmt, "reading", path)
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(path, engine="pyarrow")
@@ -97,7 +101,7 @@ def write_table(frame, path):
         When the file cannot be written.
     """
     fmt = table_format(path)
-    _pandas(fmt, "writing")
+    _pandas(fmt, "writing", path)
     try:
         if fmt == "parquet":
             frame.to_parquet(path, engine="pyarrow", index=False)

@@ -14,6 +14,12 @@ def _dense_rows(X, start, stop):
     return rows.toarray() if hasattr(rows, "toarray") else rows
 
 
+def _unit(deviations):
+    """A positive, finite scale of each column (1 where there is none)."""
+    unit = np.max(np.abs(deviations), axis=0, initial=0.0)
+    return np.where((unit > 0) & np.isfinite(unit), unit, 1.0)
+
+
 def _correlations(X, encoded, weights):
     """Weighted correlations of the columns of ``X`` with those of ``Z``.
 
@@ -39,8 +45,17 @@ def _correlations(X, encoded, weights):
     # that a feature far from zero keeps its precision; indicator columns are
     # exact and left unshifted, as in the eraser's statistics.
     head = min(n, SHIFT_ROWS)
-    shift_x = np.mean(_dense_rows(X, 0, head), axis=0, dtype=np.float64)
+    head_x = np.asarray(_dense_rows(X, 0, head), dtype=np.float64)
+    shift_x = head_x.mean(axis=0)
     shift_z = np.where(encoded.numeric, encoded.head_mean(head), 0.0)
+    # Each column is also divided by the spread of its first rows: the
+    # correlation does not change, and squares of values near 1e154 or
+    # 1e-170 would overflow or underflow (scoring 0, "guarded").
+    unit_x = _unit(head_x - shift_x)
+    head_z = np.empty((head, k))
+    encoded.fill(0, head, head_z, shift_z)
+    unit_z = np.where(encoded.numeric, _unit(head_z), 1.0)
+    shift_x, shift_z = shift_x / unit_x, shift_z / unit_z
     x_buf = np.empty((rows, d))
     z_buf = np.empty((rows, k))
     total = 0.0
@@ -50,8 +65,10 @@ def _correlations(X, encoded, weights):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         xc, zc = x_buf[: stop - start], z_buf[: stop - start]
-        np.subtract(_dense_rows(X, start, stop), shift_x, out=xc)
-        encoded.fill(start, stop, zc, shift_z)
+        np.divide(_dense_rows(X, start, stop), unit_x, out=xc)
+        xc -= shift_x
+        encoded.fill(start, stop, zc, shift_z * unit_z)
+        zc /= unit_z
         w = np.ones(stop - start) if weights is None else weights[start:stop]
         total += float(w.sum())
         wz = zc * w[:, None]
