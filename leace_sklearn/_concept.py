@@ -99,7 +99,7 @@ def _warn_if_label_like(values, j):
             "(e.g. concept=z.astype(int)); if it is a quantity, ignore this "
             "warning.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=7,
         )
 
 
@@ -117,33 +117,32 @@ def _has_missing(values):
 
 
 def _families(classes):
-    """The kinds of value (number, text, date, ...) among ``classes``."""
+    """Whether ``classes`` hold text, numbers (bools count), or both."""
     kind = classes.dtype.kind
     if kind != "O":
-        return {"number" if kind in "iubf" else "text" if kind in "US" else kind}
+        return {"text"} if kind in "US" else {"number"} if kind in "iubf" else set()
     found = set()
     for value in classes:
         if isinstance(value, (str, bytes, np.str_, np.bytes_)):
             found.add("text")
         elif isinstance(value, (Number, np.number, np.bool_)):
             found.add("number")
-        else:
-            found.add(type(value).__name__)
     return found
 
 
 def _check_same_family(old, new):
-    """Refuse to merge categories of different kinds across batches.
+    """Refuse to merge text categories with number ones across batches.
 
-    NumPy would merge them by converting (int 1 and "1" become one class),
-    where one batch of the mixture is refused as not comparable.
+    NumPy would convert one to the other (int 1 and "1" becoming one class),
+    while a single batch holding both is refused as not comparable.
     """
     before, now = _families(old), _families(new)
-    if len(before | now) > 1:
-        raise TypeError(
-            f"this batch has {'/'.join(sorted(now))} categories but earlier "
-            f"batches had {'/'.join(sorted(before))} ones"
-        )
+    for this, earlier in (("text", "number"), ("number", "text")):
+        if this in now and earlier in before:
+            raise TypeError(
+                f"this batch has {this} categories but earlier batches had "
+                f"{earlier} ones"
+            )
 
 
 def _unique(values):

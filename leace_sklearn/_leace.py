@@ -208,7 +208,8 @@ def _range_basis(xp, M, tol, floor=0.0):
         # The SVD of one column is its normalisation (10x cheaper).
         norm = float(xp.linalg.vector_norm(M))
         if math.isfinite(norm):
-            return M[:, :0] if not norm > floor else M / norm
+            # Its one singular value is the largest: tol >= 1 cuts it too.
+            return M / norm if norm > floor and tol < 1 else M[:, :0]
     U, S, _ = xp.linalg.svd(M, full_matrices=False)
     if S.shape[0] == 0 or not float(S[0]) > floor:
         return U[:, :0]
@@ -368,14 +369,15 @@ def _anchor(xp, left, right, sxz, active):
     """The same eraser with ``left`` recomputed in the span of ``sxz``.
 
     LEACE edits along the cross-covariance only: ``left = sxz (right
-    sxz)^+`` in exact arithmetic, which makes ``right @ left = I`` and
-    ``(I - left right) sxz = 0``. Computed so, the erasure no longer rests
-    on the whitening being accurate: where the covariance is so
-    ill-conditioned that it is not (``affine=False`` on data about 1e7
-    standard deviations from the origin left 0.6 of the cross-covariance),
-    only the choice of eraser suffers, not the guarantee; and features that
-    do not covary with the concept, constant ones among them, are left
-    exactly as they are.
+    sxz)^+`` in exact arithmetic wherever the whitening is invertible on
+    ``sxz``, which makes ``right @ left = I`` and ``(I - left right) sxz =
+    0``. Computed so, the erasure no longer rests on the whitening being
+    accurate: where the covariance is so ill-conditioned that it is not
+    (``affine=False`` on data 1e5 to 1e7 standard deviations from the
+    origin left 100 times the affine map's rounding, and up to 0.38 at
+    1e7), only the choice of eraser suffers, not the guarantee; and
+    features that do not covary with the concept, constant ones among
+    them, are left exactly as they are.
     """
     if right.shape[0] == 0:
         return left, right

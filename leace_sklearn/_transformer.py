@@ -419,6 +419,13 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             backend = resolve_backend(self.device, X)
         else:
             backend = continued_backend(self.backend_, self.device_)
+            fitted = self.__dict__.get("_fitted_params")
+            if fitted is not None and fitted[1] != _shape_params(self)[1]:
+                raise ValueError(
+                    f"concept_columns was {fitted[1]!r} in the earlier "
+                    f"partial_fit batches but is {_shape_params(self)[1]!r} "
+                    "now; call fit to start again with the new columns."
+                )
             if self._moments.cross and self.method != "orth":
                 raise ValueError(
                     f"method={self.method!r}, but the earlier partial_fit "
@@ -521,27 +528,27 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 "The batches so far have a total sample_weight of zero: there "
                 "is nothing to erase yet and the transform is the identity.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         elif not keep:
             warnings.warn(
                 "The concept has a single class or zero variance: there is "
                 "nothing to erase and the transform is the identity.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         elif self.rank_ == 0:
-            cause = (
+            causes = (
                 "constant features, or a cross-covariance with the concept "
                 "that is zero up to rounding"
-                if self.tol is None
-                else f"or tol={self.tol!r} cuts every direction of it"
             )
+            if self.tol is not None:
+                causes += f", or a tol={self.tol!r} that cuts every direction"
             warnings.warn(
-                f"X has no linear trace of the concept ({cause}): there is "
+                f"X has no linear trace of the concept ({causes}): there is "
                 "nothing to erase and the transform is the identity.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return self
 
@@ -610,7 +617,7 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
                 "one; the erasure may be inexact. Centre X first, or use "
                 "affine=True.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=7,
             )
 
     def __getstate__(self):
@@ -1013,9 +1020,9 @@ def _float_dtypes(X):
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns") or not len(dtypes):
         return [np.float64, np.float32]
+    # polars names its dtype; pandas' pyarrow and nullable dtypes carry it.
     single = all(
-        str(dtype) in ("Float32", "float32[pyarrow]")  # polars; pyarrow
-        or getattr(dtype, "numpy_dtype", dtype) == np.float32
+        str(dtype) == "Float32" or getattr(dtype, "numpy_dtype", dtype) == np.float32
         for dtype in dtypes
     )
     return np.float32 if single else [np.float64, np.float32]
@@ -1081,10 +1088,13 @@ def _check_2d(X):
     (validate_data says the same for arrays, but the concept columns are
     looked up first, and a tensor is checked for features before its shape.)
     """
-    try:
-        ndim = X.ndim if hasattr(X, "ndim") else np.ndim(X)
-    except ValueError:  # a ragged nested list: check_array explains it
-        return
+    if hasattr(X, "shape"):  # arrays, frames, tensors: never converted here
+        ndim = len(X.shape)
+    else:
+        try:
+            ndim = np.ndim(X)
+        except ValueError:  # a ragged nested list: check_array explains it
+            return
     if ndim != 2:
         raise ValueError(
             f"Expected a 2D array for X, got {ndim}D input instead. Reshape "

@@ -209,6 +209,10 @@ def test_transform_refuses_parameters_changed_after_fit(rng, change):
     name = next(iter(change))
     with pytest.raises(ValueError, match=f"{name} was .* fitted .* fit .* again"):
         est.transform(X)
+    if name == "concept_columns":
+        # Later batches cannot switch the concept columns either.
+        with pytest.raises(ValueError, match="concept_columns was None in the earl"):
+            est.partial_fit(X)
     # Refitting with the new value works; alpha needs no refit at all.
     est.fit(X, concept=None if name == "concept_columns" else z)
     est.set_params(alpha=0.5).transform(X)

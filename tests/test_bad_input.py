@@ -192,9 +192,13 @@ def test_large_integers_are_exact():
     assert est.transform(X).dtype == np.float64
 
 
-def test_tol_of_one_erases_nothing_and_says_why():
-    with pytest.warns(UserWarning, match="tol=1.0 cuts every direction"):
-        est = _fit(params={"tol": 1.0})
+@pytest.mark.parametrize("method", ["leace", "orth"])
+@pytest.mark.parametrize("concept", ["binary", "numeric"])
+def test_tol_of_one_erases_nothing_and_says_why(method, concept):
+    # One concept column: a single singular value, the largest, cut as well.
+    z = Z0 if concept == "binary" else X0[:, 0] + RNG.normal(size=40)
+    with pytest.warns(UserWarning, match="tol=1.0 that cuts every direction"):
+        est = _fit(z=z, params={"tol": 1.0, "method": method})
     assert est.rank_ == 0
     np.testing.assert_array_equal(est.transform(X0), X0)
 
