@@ -140,6 +140,10 @@ def test_partial_fit_rejects_inconsistent_batches(rng):
     # A failed call leaves the fitted state as it was.
     assert est.n_samples_seen_ == 100
     assert est.classes_.dtype.kind == "i"
+    # Dates as datetime64, then as objects, are still the same dates.
+    days = np.array(["2020-01-01", "2020-01-02"] * 50, dtype="datetime64[D]")
+    dates = LeaceTransformer().partial_fit(X, concept=days)
+    assert len(dates.partial_fit(X, concept=days.astype(object)).classes_) == 2
 
 
 def test_failed_batch_leaves_estimator_unchanged(rng):
