@@ -218,6 +218,24 @@ def test_transform_refuses_parameters_changed_after_fit(rng, change):
     est.set_params(alpha=0.5).transform(X)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X, z: LeaceTransformer().fit(X, concept=np.zeros(len(z), int)),
+        lambda X, z: LeaceTransformer().partial_fit(X, concept=np.zeros(len(z), int)),
+        lambda X, z: LeaceTransformer(affine=False).fit(X + 1e9 * X.std(), concept=z),
+        lambda X, z: LeaceTransformer().fit(X, concept=(z % 5) * 1.0),
+    ],
+    ids=["single class", "partial_fit", "far from the origin", "float codes"],
+)
+def test_warnings_point_at_the_caller(call):
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    z = np.arange(60) % 5
+    with pytest.warns(UserWarning) as record:
+        call(X, z)
+    assert {w.filename for w in record} == {__file__}
+
+
 def test_copy_false_with_rows_sharing_memory(rng):
     # A chunked edit in place would edit rows already edited through another
     # chunk (alpha < 1 shows it: the edit is not idempotent then).
