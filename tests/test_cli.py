@@ -223,6 +223,15 @@ def test_two_concepts_kept(frame, files, capsys, monkeypatch, concept):
     assert "5 classes" in report and "chance 0.200" in report
 
 
+def test_partial_erasure_is_reported_as_such(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    argv = ["adult.csv", "--concept", CONCEPT, "--exclude", *COPIED]
+    assert main([*argv, "--alpha", "0.5", "-o", "half.csv", "--cv", "3"]) == 0
+    report = capsys.readouterr().out
+    assert "With --alpha 0.5, only that fraction of the edit" in report
+    assert "makes them zero" not in report
+
+
 def test_categorical_option_and_options(frame, files, capsys, monkeypatch):
     monkeypatch.chdir(files)
     argv = ["adult.csv", "--concept", CONCEPT, "--exclude", *COPIED]

@@ -267,6 +267,8 @@ def test_chance_level_numeric_and_errors():
         chance_level(["a", "a"])
     with pytest.raises(ValueError, match="scoring='roc_auc' needs a categorical"):
         chance_level([0.5, 1.5], scoring="roc_auc")
+    with pytest.raises(ValueError, match="concept is empty"):
+        chance_level([])
 
 
 # -- cross_covariance_score -----------------------------------------------------

@@ -116,7 +116,7 @@ def _one_concept(data, income, names, categorical, concept, args):
         ),
     ]
     lines += [""] + movement_lines(X, X_erased, flat)
-    return lines + [""] + note_lines(X, args.min_frequency)
+    return lines + [""] + note_lines(X, args.min_frequency, args.alpha)
 
 
 def run_demo(args):

@@ -138,7 +138,7 @@ def _report(args, frame, columns, pipeline, encoded, erased, flat):
             encoded, erased, flat, name, values, cv=args.cv, seed=args.seed
         )
     lines += [""] + movement_lines(encoded, erased, flat)
-    return lines + [""] + note_lines(encoded, args.min_frequency)
+    return lines + [""] + note_lines(encoded, args.min_frequency, args.alpha)
 
 
 def _save(pipeline, path):

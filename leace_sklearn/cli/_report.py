@@ -265,7 +265,7 @@ def summary_lines(
     return lines
 
 
-def note_lines(X, min_frequency=None):
+def note_lines(X, min_frequency=None, alpha=1.0):
     """What the probe and correlation rows mean, and a hint on rare levels.
 
     Parameters
@@ -278,17 +278,30 @@ def note_lines(X, min_frequency=None):
         The ``--min-frequency`` used; the hint on rare levels is given only
         when it is None or below 10.
 
+    alpha : float, default=1.0
+        The ``--alpha`` used; below 1 the correlations are only reduced.
+
     Returns
     -------
     lines : list of str
     """
-    lines = [
-        "Correlations are measured on the rows the eraser was fitted to: LEACE",
-        "makes them zero there, so no linear model fitted to all rows beats a",
-        "constant. The probe is trained on some rows and scored on the others;",
-        "after erasure it lands near chance, not on it: the small group",
-        "differences left in its training rows are reversed in the held-out",
-        "rows (over all rows they cancel), which can even put it below chance.",
+    if alpha < 1:
+        lines = [
+            f"With --alpha {alpha:g}, only that fraction of the edit is applied:",
+            "the correlations are reduced, not made zero, and a linear model can",
+            "still beat a constant. Use --alpha 1 (the default) to erase fully.",
+        ]
+    else:
+        lines = [
+            "Correlations are measured on the rows the eraser was fitted to: LEACE",
+            "makes them zero there, so no linear model fitted to all rows beats a",
+            "constant.",
+        ]
+    lines += [
+        "The probe is trained on some rows and scored on the others; after",
+        "erasure it lands near chance, not on it: the small group differences",
+        "left in its training rows are reversed in the held-out rows (over all",
+        "rows they cancel), which can even put it below chance.",
     ]
     if min_frequency is not None and min_frequency >= RARE_ROWS:
         return lines

@@ -52,6 +52,8 @@ def check_concept_1d(concept, n_samples=None):
     values = columns[0]
     if n_samples is None:
         n_samples = values.shape[0]
+    if values.shape[0] == 0:
+        raise ValueError("concept is empty: it needs at least one value.")
     encoder, _, _ = ConceptEncoder().update(values, n_samples)
     if encoder.kinds[0] == CATEGORICAL:
         classes, codes = _unique(values)
