@@ -159,7 +159,6 @@ class _Whitening:
         root = xp.sqrt(xp.take(evals, idx))
         vecs = xp.take(evecs, idx, axis=1)
         self.whiten_t = vecs / root[None, :]  # W^T, shape (d, q)
-        self.unwhiten = vecs * root[None, :]  # W^+, shape (d, q)
 
     def _cholesky(self, corr):
         if not self.numpy:
@@ -179,14 +178,6 @@ class _Whitening:
         if self.numpy:
             return blas.dtrsm(1.0, self.chol, A, lower=1)
         return _solve_triangular(self.xp, self.chol, A, lower=True)
-
-    def apply_pinv(self, U):
-        """``W^+ @ U``."""
-        if self.chol is None:
-            return self.unwhiten @ U
-        if self.numpy:
-            return blas.dtrmm(1.0, self.chol, U, lower=1)
-        return self.chol @ U
 
     def apply_t(self, U):
         """``W^T @ U``."""
@@ -350,37 +341,36 @@ def erasure_factors(
     # Standardise: makes every cutoff relative to each feature's own scale.
     scale = xp.sqrt(xp.where(active, xp.linalg.diagonal(sxx), 1.0))
     inv = xp.where(active, 1.0 / scale, 0.0)
-    factors = None
+    right = None
     if is_numpy_namespace(xp) and bool(xp.all(active)):
-        factors = _cholesky_factors(sxx, inv, sxz, tol, floor)
-    if factors is None:
+        right = _cholesky_right(sxx, inv, sxz, tol, floor)
+    if right is None:
         corr = sxx * inv[:, None]
         corr *= inv[None, :]
         if not bool(xp.all(active)):
             corr = corr + _eye(xp, d, corr) * xp.astype(~active, xp.float64)[None, :]
         white = _Whitening(xp, corr, tol, ridge)
         basis = _range_basis(xp, white.apply(sxz * inv[:, None]), tol, floor)
-        left = white.apply_pinv(basis) * xp.where(active, scale, 0.0)[:, None]
-        factors = left, (white.apply_t(basis) * inv[:, None]).T
-    return _anchor(xp, *factors, sxz, active)
+        right = (white.apply_t(basis) * inv[:, None]).T
+    return _anchor(xp, right, sxz, active)
 
 
-def _anchor(xp, left, right, sxz, active):
-    """The same eraser with ``left`` recomputed in the span of ``sxz``.
+def _anchor(xp, right, sxz, active):
+    """The LEACE factors ``(left, right)``, ``left`` in the span of ``sxz``.
 
-    LEACE edits along the cross-covariance only: ``left = sxz (right
-    sxz)^+`` in exact arithmetic wherever the whitening is invertible on
-    ``sxz``, which makes ``right @ left = I`` and ``(I - left right) sxz =
-    0``. Computed so, the erasure no longer rests on the whitening being
-    accurate: where the covariance is so ill-conditioned that it is not
-    (``affine=False`` on data 1e5 to 1e7 standard deviations from the
-    origin left 100 times the affine map's rounding, and up to 0.38 at
-    1e7), only the choice of eraser suffers, not the guarantee; and
-    features that do not covary with the concept, constant ones among
-    them, are left exactly as they are.
+    LEACE edits along the cross-covariance only: the textbook left factor
+    ``W^+ U`` equals ``sxz (right sxz)^+`` in exact arithmetic wherever the
+    whitening is invertible on ``sxz``, and the latter makes ``right @ left
+    = I`` and ``(I - left right) sxz = 0`` by construction. Computed so, the
+    erasure no longer rests on the whitening being accurate: where the
+    covariance is so ill-conditioned that it is not (``affine=False`` on
+    data 1e5 to 1e7 standard deviations from the origin left 100 times the
+    affine map's rounding, and up to 0.38 at 1e7), only the choice of
+    eraser suffers, not the guarantee; and features that do not covary with
+    the concept, constant ones among them, are left exactly as they are.
     """
     if right.shape[0] == 0:
-        return left, right
+        return sxz[:, :0], right
     U, S, Vt = xp.linalg.svd(right @ sxz, full_matrices=False)
     # The singular values are those of the whitened cross-covariance that
     # decided the rank; only exact degeneracy drops one here.
@@ -390,15 +380,15 @@ def _anchor(xp, left, right, sxz, active):
     return left, U.T @ right
 
 
-def _cholesky_factors(sxx, inv, sxz, tol, floor=0.0):
-    """The LEACE factors from the Cholesky factor ``C`` of ``sxx`` (NumPy).
+def _cholesky_right(sxx, inv, sxz, tol, floor=0.0):
+    """The LEACE right factor from the Cholesky factor ``C`` of ``sxx`` (NumPy).
 
     For ``D = diag(inv)``, the Cholesky factor of the correlation matrix
     ``D sxx D`` is ``D C``, so with ``W = (D C)^{-1}`` the steps below are
     those of ``erasure_factors`` without forming the correlation matrix:
-    ``W D sxz = C^{-1} sxz``, ``W^+ U / inv = C U`` and ``(W^T U) * inv =
-    C^{-T} U``. Returns None when ``D sxx D`` is not numerically positive
-    definite (the caller then falls back to an eigendecomposition).
+    ``W D sxz = C^{-1} sxz`` and ``(W^T U) * inv = C^{-T} U``. Returns None
+    when ``D sxx D`` is not numerically positive definite (the caller then
+    falls back to an eigendecomposition).
     """
     # LAPACK directly: a Fortran-ordered copy of sxx, factorised in place;
     # its upper triangle is left as it was and never read below.
@@ -409,9 +399,7 @@ def _cholesky_factors(sxx, inv, sxz, tol, floor=0.0):
     if not (np.all(np.isfinite(pivots)) and pivots.min() > tol * pivots.max()):
         return None
     basis = _range_basis(xp_numpy, blas.dtrsm(1.0, chol, sxz, lower=1), tol, floor)
-    left = blas.dtrmm(1.0, chol, basis, lower=1)
-    right = blas.dtrsm(1.0, chol, basis, lower=1, trans_a=1).T
-    return left, right
+    return blas.dtrsm(1.0, chol, basis, lower=1, trans_a=1).T
 
 
 def needs_centring(mean, right, spread):
