@@ -118,7 +118,11 @@ def dense_rows(X, start, stop):
     A scipy.sparse matrix (CSR, for cheap row slices) is densified one chunk
     at a time, so that sparse input never costs an n x d dense copy.
     """
-    rows = X[start:stop, ...]
+    return _densified(X[start:stop, ...])
+
+
+def _densified(rows):
+    """Rows taken from an array or a scipy.sparse matrix, as a dense array."""
     return rows.toarray() if hasattr(rows, "toarray") else rows
 
 
@@ -245,8 +249,7 @@ def _counted_head(xp, X, head, weights):
         counted = xp.nonzero(weights > 0)[0][:head]
         if counted.shape[0] > 0:
             if is_numpy_namespace(xp):
-                rows = X[counted]
-                rows = rows.toarray() if hasattr(rows, "toarray") else rows
+                rows = _densified(X[counted])
             else:
                 rows = xp.take(X, counted, axis=0)
             w = xp.astype(xp.take(weights, counted), xp.float64)[:, None]

@@ -420,11 +420,12 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         else:
             backend = continued_backend(self.backend_, self.device_)
             fitted = self.__dict__.get("_fitted_params")
-            if fitted is not None and fitted[1] != _shape_params(self)[1]:
+            columns = _shape_params(self)[1]
+            if fitted is not None and fitted[1] != columns:
                 raise ValueError(
                     f"concept_columns was {fitted[1]!r} in the earlier "
-                    f"partial_fit batches but is {_shape_params(self)[1]!r} "
-                    "now; call fit to start again with the new columns."
+                    f"partial_fit batches but is {columns!r} now; call fit to "
+                    "start again with the new columns."
                 )
             if self._moments.cross and self.method != "orth":
                 raise ValueError(
@@ -583,9 +584,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
         xp = backend.xp
         # Only the k concept entries travel to the host for the encoder.
         diagonal = moments.comoment_diagonal(xp)
-        variance = to_numpy(diagonal[d:]) / (moments.weight or 1.0)
         keep = []
         if moments.weight > 0:
+            variance = to_numpy(diagonal[d:]) / moments.weight
             keep = encoder.erased_columns(to_numpy(moments.mean[d:]), variance)
         left, right = erasure_factors(
             xp,
@@ -598,27 +599,9 @@ class LeaceTransformer(TransformerMixin, BaseEstimator):
             tol=self.tol,
         )
         if not self.affine and self.method == "leace" and keep:
-            self._warn_if_far_from_origin(moments, d)
+            variance = to_numpy(diagonal[:d]) / moments.weight
+            _warn_if_far_from_origin(to_numpy(moments.mean[:d]), variance)
         return left, right, keep
-
-    @staticmethod
-    def _warn_if_far_from_origin(moments, d):
-        # The uncentred moment Sigma + mu mu^T keeps little of Sigma in
-        # float64 once mu^2 / sigma^2 nears 1 / eps (see the math page).
-        variance = to_numpy(moments.comoment_diagonal(array_namespace(moments.mean)))
-        variance = variance[:d] / moments.weight
-        mean = to_numpy(moments.mean[:d])
-        varying = is_varying(variance, mean)
-        if np.any(np.abs(mean[varying]) > 1e7 * np.sqrt(variance[varying])):
-            warnings.warn(
-                "affine=False: some features lie more than 1e7 standard "
-                "deviations from the origin, where the uncentred second "
-                "moment that the linear map whitens is numerically of rank "
-                "one; the erasure may be inexact. Centre X first, or use "
-                "affine=True.",
-                UserWarning,
-                stacklevel=7,
-            )
 
     def __getstate__(self):
         # Fitted state is saved as NumPy, so that an estimator fitted on a GPU
@@ -1000,6 +983,25 @@ def _column_names(X):
     if not all(isinstance(c, str) for c in names):
         return None
     return names
+
+
+def _warn_if_far_from_origin(mean, variance):
+    """Warn where ``affine=False`` whitens a numerically rank-one moment.
+
+    The uncentred moment Sigma + mu mu^T keeps little of Sigma in float64
+    once mu^2 / sigma^2 nears 1 / eps (see the math page).
+    """
+    varying = is_varying(variance, mean)
+    if np.any(np.abs(mean[varying]) > 1e7 * np.sqrt(variance[varying])):
+        warnings.warn(
+            "affine=False: some features lie more than 1e7 standard "
+            "deviations from the origin, where the uncentred second "
+            "moment that the linear map whitens is numerically of rank "
+            "one; the erasure may be inexact. Centre X first, or use "
+            "affine=True.",
+            UserWarning,
+            stacklevel=7,
+        )
 
 
 def _shape_params(est):

@@ -9,17 +9,15 @@ from ._columns import many_levels, split_columns
 from ._errors import DataError, import_optional
 from ._pipeline import build_pipeline, output_names
 from ._report import concept_lines, movement_lines, note_lines, summary_lines
-from ._tables import read_table, table_format, write_table
+from ._tables import check_packages, read_table, write_table
 from ._threads import few_blas_threads
 
 
 def _check_dependencies(args):
     """Fail before any slow work if an optional package is missing."""
-    import_optional("pandas", "reading tables")
-    if "parquet" in (table_format(args.input), table_format(args.output or "")):
-        import_optional("pyarrow", "reading and writing Parquet files")
-    if any(str(path).lower().endswith(".zst") for path in (args.input, args.output)):
-        import_optional("zstandard", ".zst files", "pip install zstandard")
+    check_packages(args.input, "reading")
+    if args.output is not None:
+        check_packages(args.output, "writing")
     if args.save_model is not None:
         import_optional("skops.io", "--save-model")
 

@@ -53,13 +53,38 @@ def _exact_floats():
     return {} if major >= 3 else {"float_precision": "round_trip"}
 
 
-def _pandas(fmt, action, path):
+def check_packages(path, action):
+    """Import the optional packages that reading or writing ``path`` needs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A table file name with one of :data:`SUFFIXES`.
+
+    action : {"reading", "writing"}
+        What is done with it, for the message.
+
+    Returns
+    -------
+    pandas : module
+
+    Raises
+    ------
+    DataError
+        When one is missing, saying how to install it.
+
+    Examples
+    --------
+    >>> check_packages("data.csv", "reading").__name__
+    'pandas'
+    """
+    fmt = table_format(path)
     pd = import_optional("pandas", f"{action} {fmt.upper()} files")
     if fmt == "parquet":
         import_optional("pyarrow", f"{action} Parquet files")
     if str(path).lower().endswith(".zst"):
         # pandas reads Zstandard only through this package, which no extra
-        # pulls in: asked for here, before any work is done.
+        # pulls in.
         import_optional("zstandard", f"{action} .zst files", "pip install zstandard")
     return pd
 
@@ -73,7 +98,7 @@ def read_table(path):
         When the file cannot be read or parsed, or holds no rows.
     """
     fmt = table_format(path)
-    pd = _pandas(fmt, "reading", path)
+    pd = check_packages(path, "reading")
     try:
         if fmt == "parquet":
             frame = pd.read_parquet(path, engine="pyarrow")
@@ -101,7 +126,7 @@ def write_table(frame, path):
         When the file cannot be written.
     """
     fmt = table_format(path)
-    _pandas(fmt, "writing", path)
+    check_packages(path, "writing")
     try:
         if fmt == "parquet":
             frame.to_parquet(path, engine="pyarrow", index=False)

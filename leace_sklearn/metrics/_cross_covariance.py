@@ -5,13 +5,8 @@ from sklearn.utils.validation import _check_sample_weight
 
 from .._concept import ConceptEncoder
 from .._leace import is_varying
-from .._stats import SHIFT_ROWS, chunk_rows
+from .._stats import SHIFT_ROWS, chunk_rows, dense_rows
 from ._validation import check_features
-
-
-def _dense_rows(X, start, stop):
-    rows = X[start:stop]
-    return rows.toarray() if hasattr(rows, "toarray") else rows
 
 
 def _unit(deviations):
@@ -45,7 +40,7 @@ def _correlations(X, encoded, weights):
     # that a feature far from zero keeps its precision; indicator columns are
     # exact and left unshifted, as in the eraser's statistics.
     head = min(n, SHIFT_ROWS)
-    head_x = np.asarray(_dense_rows(X, 0, head), dtype=np.float64)
+    head_x = np.asarray(dense_rows(X, 0, head), dtype=np.float64)
     shift_x = head_x.mean(axis=0)
     shift_z = np.where(encoded.numeric, encoded.head_mean(head), 0.0)
     # Each column is also divided by the spread of its first rows: the
@@ -65,7 +60,7 @@ def _correlations(X, encoded, weights):
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         xc, zc = x_buf[: stop - start], z_buf[: stop - start]
-        np.divide(_dense_rows(X, start, stop), unit_x, out=xc)
+        np.divide(dense_rows(X, start, stop), unit_x, out=xc)
         xc -= shift_x
         encoded.fill(start, stop, zc, shift_z * unit_z)
         zc /= unit_z
